@@ -1,0 +1,79 @@
+"""The GPU catalog: portable GPU names and what they mean. Pure data, no Pulumi.
+
+One place for GPU facts. The node-pool spec, the fake-GPU topology, the
+plan summary and the policy pack all read this table; nothing else hard-codes
+a GPU model. Cloud offerings (instance and machine types, quota codes) join
+this table in the cloud node-pool work.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Gpu:
+    """One NVIDIA GPU model as the platform names it."""
+
+    name: str
+    """Portable name used in stack config (``gpu: l4``)."""
+    product: str
+    """Value of the ``nvidia.com/gpu.product`` node label GPU feature discovery sets."""
+    memory_mib: int
+    """GPU memory in MiB, as nvidia-smi reports it (used for fake GPUs)."""
+    architecture: str
+    mig_profiles: tuple[str, ...] = ()
+    """MIG profiles the GPU supports; empty when the GPU is not MIG-capable."""
+
+    @property
+    def mig_capable(self) -> bool:
+        return bool(self.mig_profiles)
+
+
+# Product strings are the ones GFD writes (`nvidia-smi --query-gpu=name` with
+# spaces replaced by dashes); memory is nvidia-smi's total memory in MiB.
+# MIG profiles from NVIDIA's MIG user guide "Supported MIG Profiles".
+GPUS: dict[str, Gpu] = {
+    gpu.name: gpu
+    for gpu in (
+        Gpu("t4", "Tesla-T4", 15360, "turing"),
+        Gpu("a10g", "NVIDIA-A10G", 23028, "ampere"),
+        Gpu("l4", "NVIDIA-L4", 23034, "ada-lovelace"),
+        Gpu("l40s", "NVIDIA-L40S", 46068, "ada-lovelace"),
+        Gpu(
+            "a100-40gb",
+            "NVIDIA-A100-SXM4-40GB",
+            40960,
+            "ampere",
+            ("1g.5gb", "1g.10gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb"),
+        ),
+        Gpu(
+            "a100-80gb",
+            "NVIDIA-A100-SXM4-80GB",
+            81920,
+            "ampere",
+            ("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"),
+        ),
+        Gpu(
+            "h100",
+            "NVIDIA-H100-80GB-HBM3",
+            81559,
+            "hopper",
+            ("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"),
+        ),
+        Gpu(
+            "h200",
+            "NVIDIA-H200",
+            143771,
+            "hopper",
+            ("1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb"),
+        ),
+        Gpu(
+            "b200",
+            "NVIDIA-B200",
+            183359,
+            "blackwell",
+            ("1g.23gb", "1g.45gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb"),
+        ),
+    )
+}
+
+GPU_NAMES: tuple[str, ...] = tuple(GPUS)

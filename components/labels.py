@@ -1,0 +1,27 @@
+"""Node labels, taints and resource names the platform relies on. Pure data.
+
+Workloads, Kueue flavors, the device plugin and the policy pack all key on
+these; they are a contract with users' manifests, so they change only with
+a migration note.
+"""
+
+GPU_RESOURCE = "nvidia.com/gpu"
+"""Extended resource the NVIDIA device plugin advertises."""
+
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "present"
+GPU_TAINT_EFFECT = "NoSchedule"
+"""Every GPU node carries ``nvidia.com/gpu=present:NoSchedule`` (what GKE sets on GPU nodes too)."""
+
+POOL_LABEL = "gpu-platform.io/pool"
+"""Names the node pool a node belongs to; workloads select pools with it."""
+GPU_LABEL = "gpu-platform.io/gpu"
+"""Portable GPU name of the node (``l4``, ``h100`` ...)."""
+GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
+"""GPU product as GPU feature discovery names it (``NVIDIA-L4``)."""
+DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
+"""Selects the named device-plugin config (sharing settings) a node uses."""
+SIMULATED_POOL_LABEL = "run.ai/simulated-gpu-node-pool"
+"""fake-gpu-operator's default ``topology.nodePoolLabelKey``: marks simulated GPU nodes."""
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "gpu-platform"

@@ -1,0 +1,42 @@
+"""A team's home in the cluster: its namespace (GPU queues and quotas join it later)."""
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import labels as L
+
+TEAM_LABEL = "gpu-platform.io/team"
+
+
+@dataclass(frozen=True)
+class TeamSpaceArgs:
+    team: str
+    """Team name."""
+    namespace: str
+    """Namespace of the team's workloads."""
+
+
+class TeamSpace(pulumi.ComponentResource):
+    namespace: pulumi.Output[str]
+
+    def __init__(self, name: str, args: TeamSpaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:TeamSpace", name, None, opts)
+        # GPU training and inference pods need nothing beyond the baseline Pod
+        # Security Standard; warn (not block) at restricted so teams see drift.
+        ns = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.namespace,
+                labels={
+                    TEAM_LABEL: args.team,
+                    L.MANAGED_BY_LABEL: L.MANAGED_BY,
+                    "pod-security.kubernetes.io/enforce": "baseline",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.namespace = ns.metadata.name
+        self.register_outputs({"namespace": self.namespace})

@@ -1,0 +1,23 @@
+"""Every Helm chart and container image the platform installs, pinned in one place.
+
+One line per pin so a version bump is a one-line diff. Chart versions are the
+published ones (the repositories' Chart.yaml in git often carries a placeholder
+that the release pipeline replaces). No `latest`, ever: the policy pack rejects it.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ChartPin:
+    chart: str
+    """Chart name in a classic repository, or a full ``oci://`` reference."""
+    version: str
+    repo: str | None = None
+    """Classic Helm repository URL; ``None`` for OCI charts."""
+
+
+# NVIDIA device plugin (with optional GPU feature discovery), NVIDIA/k8s-device-plugin v0.20.0.
+NVIDIA_DEVICE_PLUGIN = ChartPin("nvidia-device-plugin", "0.20.0", "https://nvidia.github.io/k8s-device-plugin")
+# Fake GPUs for laptops and CI clusters without GPUs, run-ai/fake-gpu-operator v0.2.0 (OCI only).
+FAKE_GPU_OPERATOR = ChartPin("oci://ghcr.io/run-ai/fake-gpu-operator/fake-gpu-operator", "0.2.0")

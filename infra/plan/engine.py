@@ -1,0 +1,164 @@
+"""Run the real program under Pulumi's mock engine and capture every registration.
+
+The stock ``MockMonitor`` builds URNs that differ from the engine's (parent
+chains truncated); ``CaptureMonitor`` builds engine-style URNs instead, so URNs
+in ``resources.json``, parent links and dependency lists agree with what
+``pulumi preview`` shows and what the policy pack sees.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import struct_pb2
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT = "gpu-platform"
+STACK_TYPE = "pulumi:pulumi:Stack"
+SECRET_TEXT = "[secret]"
+UNKNOWN_TEXT = "[unknown]"
+
+
+@dataclass
+class Registration:
+    """One resource as the engine would have received it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    protect: bool
+    provider: str
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    properties: struct_pb2.Struct
+    """Inputs exactly as serialized on the wire (secrets and unknowns marked)."""
+    retain_on_delete: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+
+    def inputs(self) -> dict[str, Any]:
+        """Inputs as plain JSON: secrets shown as ``[secret]``, integral floats as ints."""
+        return _plain(rpc.deserialize_properties(self.properties, keep_unknowns=True))
+
+    def inputs_revealed(self) -> dict[str, Any]:
+        """Inputs with secret values visible (for rendering manifests only; never written out as is)."""
+        return _plain(rpc.deserialize_properties(self.properties, keep_unknowns=True), reveal=True)
+
+
+def _plain(value: Any, reveal: bool = False) -> Any:
+    if isinstance(value, dict):
+        if rpc.is_rpc_secret(value):
+            return _plain(rpc.unwrap_rpc_secret(value), reveal) if reveal else SECRET_TEXT
+        return {k: _plain(v, reveal) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, reveal) for v in value]
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        # The wire has only doubles; Kubernetes rejects `replicas: 2.0`.
+        return int(value)
+    if value == rpc.UNKNOWN:
+        return UNKNOWN_TEXT
+    return value
+
+
+class _Mocks(Mocks):
+    """Deterministic mocks: ids derive from names, outputs echo inputs."""
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class CaptureMonitor(MockMonitor):
+    def __init__(self, mocks: Mocks, stack: str) -> None:
+        super().__init__(mocks)
+        self.stack = stack
+        self.registrations: list[Registration] = []
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # Engine rule: a child's type is qualified by its parent's qualified
+        # type, except under the root stack.
+        if parent and f"::{STACK_TYPE}::" not in parent:
+            type_ = parent.split("::")[2] + "$" + type_
+        return f"urn:pulumi:{self.stack}::{PROJECT}::{type_}::{name}"
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        self.registrations.append(
+            Registration(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=bool(request.custom),
+                protect=bool(request.protect),
+                provider=request.provider,
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                properties=request.object,
+                retain_on_delete=bool(request.retainOnDelete),
+                ignore_changes=list(request.ignoreChanges),
+            )
+        )
+        return response
+
+
+@dataclass
+class Capture:
+    stack: str
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+    """Stack outputs as plain JSON, secrets shown as ``[secret]``."""
+    secret_outputs: list[str]
+
+
+def run_program(program: Callable[[], Mapping[str, Any]], stack: str, preview: bool = True) -> Capture:
+    """Run ``program`` (which registers resources and returns outputs) under the mock engine."""
+    mocks = _Mocks()
+    monitor = CaptureMonitor(mocks, stack)
+    settings.ROOT.set(None)  # set_mocks makes a fresh root stack only when none is set
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    result: dict[str, Any] = {}
+
+    def body() -> None:
+        result.update(program())
+
+    try:
+        _sync_await(run_pulumi_func(body))
+        outputs: dict[str, Any] = {}
+        secret: list[str] = []
+        for key in sorted(result):
+            out = pulumi.Output.from_input(result[key])
+            value = _sync_await(out.future(with_unknowns=True))
+            if _sync_await(out.is_secret()):
+                secret.append(key)
+                value = SECRET_TEXT
+            outputs[key] = _plain(value)
+    finally:
+        settings.ROOT.set(None)
+    # The mock stack registers itself before our monitor sees any call; add it
+    # the way the engine lists it, first, so parent links resolve.
+    root = Registration(
+        urn=f"urn:pulumi:{stack}::{PROJECT}::{STACK_TYPE}::{PROJECT}-{stack}",
+        type=STACK_TYPE,
+        name=f"{PROJECT}-{stack}",
+        parent="",
+        custom=False,
+        protect=False,
+        provider="",
+        dependencies=[],
+        property_dependencies={},
+        properties=struct_pb2.Struct(),
+    )
+    registrations = [root, *(r for r in monitor.registrations if r.type != STACK_TYPE)]
+    return Capture(stack=stack, registrations=registrations, outputs=outputs, secret_outputs=secret)

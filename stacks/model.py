@@ -1,0 +1,286 @@
+"""The typed stack configuration: one model for the whole platform.
+
+Every key lives under the ``gpu-platform:`` namespace of ``stacks/Pulumi.<stack>.yaml``.
+Unknown keys are errors, and so are values outside what each field allows; the
+loader (``stacks/loader.py``) turns every problem into one line naming the full
+key path, the bad value and what is allowed. Defaults are given per field with
+their unit; the README's config reference is generated from this module's text.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from components.gpu_catalog import GPU_NAMES
+from components.pool_spec import SharingMode
+
+NAMESPACE = "gpu-platform"
+"""Pulumi config namespace (the project name) that holds every key."""
+
+# DNS-1123 label, kept short so derived names (`<pool>-<role>`) stay under 63 chars.
+DNS_LABEL = r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$"
+# Kubernetes label keys: optional DNS prefix, then a name of at most 63 chars.
+LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+DnsLabel = Annotated[str, Field(pattern=DNS_LABEL)]
+
+
+class Model(BaseModel):
+    """Strict base: camelCase keys, unknown keys rejected, no silent coercion."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_enum_values=False,
+    )
+
+
+class Secret(str):
+    """A config value that must stay secret (a kubeconfig, a token).
+
+    Behaves as a string for validation, but components wrap it with
+    ``pulumi.Output.secret`` and ``repr`` never shows it.
+    """
+
+    def __repr__(self) -> str:
+        return "Secret('[secret]')"
+
+
+def _as_secret(value: object) -> object:
+    return Secret(value) if isinstance(value, str) else value
+
+
+SecretStr = Annotated[str, Field(min_length=1)]
+
+
+class Cloud(StrEnum):
+    EXISTING = "existing"
+    AWS = "aws"
+    GCP = "gcp"
+
+
+SUPPORTED_CLOUDS: tuple[Cloud, ...] = (Cloud.EXISTING,)
+"""Clouds this version can build. The EKS and GKE layers arrive with the cloud node-pool work."""
+
+
+class Capacity(StrEnum):
+    ON_DEMAND = "on-demand"
+    SPOT = "spot"
+
+
+class TaintEffect(StrEnum):
+    NO_SCHEDULE = "NoSchedule"
+    PREFER_NO_SCHEDULE = "PreferNoSchedule"
+    NO_EXECUTE = "NoExecute"
+
+
+# ---------------------------------------------------------------- cluster
+
+
+class ClusterConfig(Model):
+    """How to reach (or, on aws/gcp, what to create as) the Kubernetes cluster."""
+
+    name: DnsLabel = "gpu-platform"
+    """Cluster name; on ``existing`` only a label used in outputs. Default ``gpu-platform``."""
+    context: str | None = None
+    """kubeconfig context to use (``existing`` only), e.g. ``kind-gpu-platform``. Default: the file's current context."""
+    kubeconfig_path: str | None = None
+    """Path of the kubeconfig file (``existing`` only). Default: the provider's default (``$KUBECONFIG`` or ``~/.kube/config``)."""
+    kubeconfig: SecretStr | None = None
+    """Inline kubeconfig contents (``existing`` only); set it with ``pulumi config set --secret``. Kept secret everywhere."""
+
+    @field_validator("kubeconfig", mode="after")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        return _as_secret(value)  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ClusterConfig:
+        if self.kubeconfig is not None and self.kubeconfig_path is not None:
+            raise ValueError("set either kubeconfig (inline, secret) or kubeconfigPath (a file), not both")
+        return self
+
+
+# ---------------------------------------------------------------- node pools
+
+
+class Taint(Model):
+    key: Annotated[str, Field(pattern=LABEL_KEY.pattern)]
+    value: Annotated[str, Field(pattern=LABEL_VALUE.pattern)] = ""
+    effect: TaintEffect = TaintEffect.NO_SCHEDULE
+
+
+class Sharing(Model):
+    """How one physical GPU is shared between pods on this pool's nodes."""
+
+    mode: SharingMode = SharingMode.NONE
+    """``none`` (one pod per GPU), ``time-slicing`` or ``mps``. Default ``none``."""
+    replicas: Annotated[int, Field(ge=2, le=48)] | None = None
+    """Pods per GPU for time-slicing and MPS (2-48; 48 is the MPS client limit). Required unless mode is none."""
+    rename_by_default: bool = False
+    """Advertise shared GPUs as ``nvidia.com/gpu.shared`` instead of ``nvidia.com/gpu``. Default false."""
+    fail_requests_greater_than_one: bool = True
+    """Time-slicing only: reject pods asking for more than one shared GPU (they would not get more compute). Default true."""
+
+    @model_validator(mode="after")
+    def _replicas_match_mode(self) -> Sharing:
+        if self.mode is SharingMode.NONE and self.replicas is not None:
+            raise ValueError("replicas applies only to mode time-slicing or mps; remove it or set a mode")
+        if self.mode is not SharingMode.NONE and self.replicas is None:
+            raise ValueError(f"mode {self.mode.value} needs replicas (an integer from 2 to 48)")
+        return self
+
+    @property
+    def factor(self) -> int:
+        """Schedulable GPUs advertised per physical GPU."""
+        return self.replicas or 1
+
+
+class NodePool(Model):
+    """One GPU node pool, described once for every cloud."""
+
+    name: DnsLabel
+    """Pool name (DNS label, at most 40 characters); nodes get ``gpu-platform.io/pool=<name>``."""
+    gpu: Literal[GPU_NAMES] | None = None  # type: ignore[valid-type]
+    """Portable GPU name from the catalog (``l4``, ``h100`` ...). Required on ``existing``."""
+    gpus_per_node: Annotated[int, Field(ge=1, le=16)] = 1
+    """GPUs on each node of the pool. Default 1."""
+    instance_type: str | None = None
+    """AWS only: explicit EC2 instance type instead of gpu/gpusPerNode."""
+    machine_type: str | None = None
+    """GCP only: explicit machine type instead of gpu/gpusPerNode."""
+    min_nodes: Annotated[int, Field(ge=0, le=1000)] = 0
+    """Fewest nodes (autoscaling floor). Default 0."""
+    max_nodes: Annotated[int, Field(ge=0, le=1000)] = 1
+    """Most nodes (autoscaling ceiling); GPU capacity is maxNodes x gpusPerNode. Default 1."""
+    capacity: Capacity = Capacity.ON_DEMAND
+    """``on-demand`` or ``spot``. Default on-demand."""
+    disk_size_gib: Annotated[int, Field(ge=20, le=16384, alias="diskSizeGiB")] = 200
+    """Root disk per node in GiB (GPU images are large). Default 200."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Extra node labels."""
+    taints: list[Taint] = Field(default_factory=list)
+    """Extra node taints (the GPU taint ``nvidia.com/gpu=present:NoSchedule`` is always added)."""
+    zones: list[str] = Field(default_factory=list)
+    """Zones for the pool's nodes; empty means the stack's zones."""
+    sharing: Sharing = Field(default_factory=Sharing)
+    """GPU sharing for the pool's nodes. Default: none."""
+    nodes: list[Annotated[str, Field(min_length=1, max_length=253)]] = Field(default_factory=list)
+    """``existing`` only: names of the cluster's nodes that form the pool; they get the pool's labels and the GPU taint."""
+    simulated: bool = False
+    """``existing`` only: the pool's GPUs are simulated by fake-gpu-operator (needs gpuSoftware.fakeGpus.enabled)."""
+
+    @field_validator("labels", mode="after")
+    @classmethod
+    def _labels(cls, labels: dict[str, str]) -> dict[str, str]:
+        bad = [f"{k}={v}" for k, v in labels.items() if not LABEL_KEY.match(k) or not LABEL_VALUE.match(v)]
+        if bad:
+            raise ValueError(f"not valid Kubernetes labels: {', '.join(sorted(bad))}")
+        return labels
+
+    @model_validator(mode="after")
+    def _sizes(self) -> NodePool:
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"minNodes ({self.min_nodes}) is greater than maxNodes ({self.max_nodes})")
+        if len(self.nodes) > self.max_nodes:
+            raise ValueError(f"nodes lists {len(self.nodes)} nodes but maxNodes is {self.max_nodes}")
+        if len(set(self.nodes)) != len(self.nodes):
+            raise ValueError("nodes lists a node more than once")
+        return self
+
+    @property
+    def max_gpus(self) -> int:
+        """Physical GPUs at maximum scale."""
+        return self.max_nodes * self.gpus_per_node
+
+    @property
+    def max_schedulable_gpus(self) -> int:
+        """``nvidia.com/gpu`` the pool advertises at maximum scale, after sharing."""
+        return self.max_gpus * self.sharing.factor
+
+
+# ---------------------------------------------------------------- GPU software
+
+
+class DevicePluginConfig(Model):
+    enabled: bool = True
+    """Install the NVIDIA device plugin (Helm chart, pinned). Default true."""
+    gpu_feature_discovery: bool = False
+    """Also run GPU feature discovery (and node-feature-discovery) for ``nvidia.com/gpu.*`` labels. Default false."""
+
+
+class FakeGpusConfig(Model):
+    enabled: bool = False
+    """Install fake-gpu-operator so ``simulated`` pools advertise GPUs on clusters without any (kind). Default false."""
+
+
+class GpuSoftwareConfig(Model):
+    namespace: DnsLabel = "gpu-operator"
+    """Namespace of the GPU system components. Default ``gpu-operator``."""
+    device_plugin: DevicePluginConfig = Field(default_factory=DevicePluginConfig)
+    fake_gpus: FakeGpusConfig = Field(default_factory=FakeGpusConfig)
+
+
+# ---------------------------------------------------------------- teams
+
+
+class Team(Model):
+    name: DnsLabel
+    """Team name."""
+    namespace: DnsLabel | None = None
+    """Namespace of the team's workloads. Default ``team-<name>``."""
+    gpu_quota: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    """Nominal GPU quota per pool name (physical GPUs, or shared GPUs on shared pools)."""
+    can_borrow: bool = False
+    """May use idle GPUs of other teams' quotas. Default false."""
+
+    @property
+    def namespace_name(self) -> str:
+        return self.namespace or f"team-{self.name}"
+
+
+# ---------------------------------------------------------------- workloads (later layers)
+
+
+class TrainingConfig(Model):
+    """Training operators and jobs. Reserved: validated, built by the training layer."""
+
+    jobs: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ServingConfig(Model):
+    """KServe / vLLM serving. Reserved: validated, built by the serving layer."""
+
+    models: list[dict[str, Any]] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- the platform
+
+
+class PlatformConfig(Model):
+    """Everything under ``gpu-platform:`` in one stack file."""
+
+    cloud: Cloud = Cloud.EXISTING
+    """Where the platform runs: ``existing``, ``aws`` or ``gcp``. Default existing."""
+    region: str = ""
+    """Cloud region; required for aws and gcp."""
+    zones: list[str] = Field(default_factory=list)
+    """Zones for node pools; empty means every zone that offers the GPU."""
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    node_pools: list[NodePool] = Field(default_factory=list)
+    gpu_software: GpuSoftwareConfig = Field(default_factory=GpuSoftwareConfig)
+    teams: list[Team] = Field(default_factory=list)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
+
+    def pool(self, name: str) -> NodePool:
+        return next(p for p in self.node_pools if p.name == name)
