@@ -49,7 +49,7 @@ def config_map_data(pools: Sequence[PoolSpec]) -> dict[str, str]:
 
 
 def _dump(document: dict[str, Any]) -> str:
-    return yaml.safe_dump(document, sort_keys=False)
+    return str(yaml.safe_dump(document, sort_keys=False))
 
 
 class Toleration(TypedDict, total=False):

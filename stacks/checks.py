@@ -7,10 +7,10 @@ of them at once. Field-local rules (ranges, enums, patterns) live on the model.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 
-from stacks.model import NAMESPACE, SUPPORTED_CLOUDS, Cloud, PlatformConfig, SharingMode
+from components.pool_spec import SharingMode
+from stacks.model import NAMESPACE, SUPPORTED_CLOUDS, Cloud, PlatformConfig
 
 Issue = tuple[str, str]
 Rule = Callable[[PlatformConfig], Iterable[Issue]]
@@ -85,14 +85,16 @@ def _nodes_in_one_pool(c: PlatformConfig) -> Iterable[Issue]:
 
 def _teams(c: PlatformConfig) -> Iterable[Issue]:
     pools = {p.name for p in c.node_pools}
-    names = Counter(t.name for t in c.teams)
-    namespaces = Counter(t.namespace_name for t in c.teams)
+    names: set[str] = set()
+    namespaces: set[str] = set()
     for i, team in enumerate(c.teams):
-        if names[team.name] > 1:
-            yield _key(f"teams[{i}].name"), f"{team.name!r} is used by another team; team names must be unique"
         ns = team.namespace_name
-        if namespaces[ns] > 1:
-            yield _key(f"teams[{i}].namespace"), f"{ns!r} is used by another team; each team needs its own namespace"
+        if team.name in names:
+            yield _key(f"teams[{i}].name"), f"{team.name!r} is used by an earlier team; team names must be unique"
+        elif ns in namespaces:
+            yield _key(f"teams[{i}].namespace"), f"{ns!r} is used by an earlier team; each team needs its own namespace"
+        names.add(team.name)
+        namespaces.add(ns)
         if ns == c.gpu_software.namespace:
             yield _key(f"teams[{i}].namespace"), f"{ns!r} is the GPU system namespace; choose another"
         for pool in sorted(set(team.gpu_quota) - pools):

@@ -97,10 +97,13 @@ def _decrypt_offline(value: Any) -> Any:
 
 def read_pulumi_config() -> dict[str, Any]:
     """The ``gpu-platform:`` keys as the Pulumi engine passed them to this program."""
-    from pulumi.runtime.config import get_config_env
+    from pulumi.runtime.config import CONFIG, get_config_env
 
+    # The language host hands config over with set_all_config (CONFIG); older
+    # hosts and the policy runtime use the PULUMI_CONFIG environment variable.
+    merged = {**get_config_env(), **CONFIG.get()}
     raw: dict[str, Any] = {}
-    for full_key, value in sorted(get_config_env().items()):
+    for full_key, value in sorted(merged.items()):
         namespace, _, name = full_key.rpartition(":")
         if namespace != NAMESPACE:
             continue

@@ -46,11 +46,11 @@ class Registration:
 
     def inputs(self) -> dict[str, Any]:
         """Inputs as plain JSON: secrets shown as ``[secret]``, integral floats as ints."""
-        return _plain(rpc.deserialize_properties(self.properties, keep_unknowns=True))
+        return dict(_plain(rpc.deserialize_properties(self.properties, keep_unknowns=True)))
 
     def inputs_revealed(self) -> dict[str, Any]:
         """Inputs with secret values visible (for rendering manifests only; never written out as is)."""
-        return _plain(rpc.deserialize_properties(self.properties, keep_unknowns=True), reveal=True)
+        return dict(_plain(rpc.deserialize_properties(self.properties, keep_unknowns=True), reveal=True))
 
 
 def _plain(value: Any, reveal: bool = False) -> Any:
@@ -92,7 +92,7 @@ class CaptureMonitor(MockMonitor):
         return f"urn:pulumi:{self.stack}::{PROJECT}::{type_}::{name}"
 
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         urn = self.make_urn(request.parent, request.type, request.name)
         self.registrations.append(
             Registration(

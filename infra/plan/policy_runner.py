@@ -177,7 +177,7 @@ def reconcile(
 
 
 def _policy_config_to_json(config: analyzer_pb2.PolicyConfig) -> dict[str, Any]:
-    out = json_format.MessageToDict(config.properties)
+    out: dict[str, Any] = json_format.MessageToDict(config.properties)
     if config.HasField("properties") or config.enforcementLevel:
         out["enforcementLevel"] = _PROTO_TO_LEVEL[config.enforcementLevel]
     return out

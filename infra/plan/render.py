@@ -101,7 +101,7 @@ def dump_json(value: Any) -> str:
 
 
 def dump_yaml(value: Any) -> str:
-    return yaml.safe_dump(value, sort_keys=True, default_flow_style=False)
+    return str(yaml.safe_dump(value, sort_keys=True, default_flow_style=False))
 
 
 def write_outputs(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from infra.plan.engine import Capture
-from infra.plan.policy_runner import PolicyRun
 from stacks.model import PlatformConfig
+
+if TYPE_CHECKING:  # the CLI imports this module before the Pulumi runtime loads
+    from infra.plan.engine import Capture
+    from infra.plan.policy_runner import PolicyRun
 
 ROOT = Path(__file__).resolve().parents[2]
 

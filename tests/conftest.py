@@ -1,0 +1,51 @@
+"""Shared fixtures: the example stacks, a plan runner under the mock engine, the upstream reference data."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.plan.engine import Capture, Registration, run_program
+from infra.platform import build
+from stacks.loader import parse, read_stack_file
+from stacks.model import PlatformConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
+SHARED = ROOT.parent / "shared"
+REFERENCE = SHARED / "reference"
+
+
+def stack_raw(stack: str) -> dict[str, Any]:
+    return read_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+
+
+@pytest.fixture
+def local_raw() -> dict[str, Any]:
+    """The local example stack's raw config, a fresh copy per test to mutate."""
+    return copy.deepcopy(stack_raw("local"))
+
+
+@pytest.fixture
+def plan() -> Callable[[dict[str, Any] | PlatformConfig], Capture]:
+    """Run the real program for a raw config (or a parsed one) under the mock engine."""
+
+    def run(config: dict[str, Any] | PlatformConfig, stack: str = "test") -> Capture:
+        parsed = config if isinstance(config, PlatformConfig) else parse(config)
+        return run_program(lambda: build(parsed), stack)
+
+    return run
+
+
+def by_type(capture: Capture, type_: str) -> list[Registration]:
+    return [r for r in capture.registrations if r.type == type_]
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    assert REFERENCE.is_dir(), f"upstream reference data expected at {REFERENCE} (../shared/reference)"
+    return REFERENCE

@@ -1,0 +1,160 @@
+"""`python -m infra.plan`: outputs, exit codes, determinism, no cloud SDK import, clear errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, STACKS
+
+
+def run_plan(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infra.plan", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def local_out(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    out = tmp_path_factory.mktemp("plan") / "local"
+    return run_plan("--stack", "local", "--out", str(out)), out
+
+
+def test_local_plan_exits_zero_and_prints_table(local_out: Any) -> None:
+    result, _ = local_out
+    assert result.returncode == 0, result.stderr
+    assert "GPU capacity per pool" in result.stdout
+    assert "t4-shared  t4   1          0..1   on-demand  1         time-slicing x4  4" in result.stdout
+    assert "policy violations: 0 (0 mandatory)" in result.stdout
+
+
+def test_out_dir_contract(local_out: Any) -> None:
+    _, out = local_out
+    resources = json.loads((out / "resources.json").read_text())
+    assert resources == sorted(resources, key=lambda r: r["urn"])
+    for record in resources:
+        assert {"urn", "type", "name", "parent", "custom", "protect", "inputs"} <= set(record)
+    assert json.loads((out / "policy.json").read_text()) == []
+    manifests = sorted(p.name for p in (out / "manifests").iterdir())
+    assert manifests[0].startswith("00-namespace-")  # namespaces apply first
+    for path in (out / "manifests").iterdir():
+        doc = yaml.safe_load(path.read_text())
+        assert doc["apiVersion"] and doc["kind"] and doc["metadata"]["name"]
+    releases = list(yaml.safe_load_all((out / "helm-releases.yaml").read_text()))
+    assert {(r["chart"], r["version"]) for r in releases} == {
+        ("nvidia-device-plugin", "0.20.0"),
+        ("oci://ghcr.io/run-ai/fake-gpu-operator/fake-gpu-operator", "0.2.0"),
+    }
+
+
+def test_integral_numbers_written_as_integers(local_out: Any) -> None:
+    _, out = local_out
+    text = (out / "resources.json").read_text() + (out / "helm-releases.yaml").read_text()
+    assert "gpuCount: 2\n" in text
+    assert not re.search(r"[:\s]\d+\.0\b[^.]", text), "an integral float was written"
+
+
+def test_byte_identical_output(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    r1 = run_plan("--stack", "local", "--out", str(first), "--json")
+    r2 = run_plan("--stack", "local", "--out", str(second), "--json")
+    assert r1.stdout == r2.stdout
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for rel in files:
+        assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
+
+
+def test_json_summary() -> None:
+    result = run_plan("--stack", "local", "--json")
+    summary = json.loads(result.stdout)
+    assert summary["exitCode"] == 0 and summary["stack"] == "local"
+    assert summary["resourcesByType"]["kubernetes:core/v1:Namespace"] == 3
+    assert [p["maxSchedulableGpus"] for p in summary["pools"]] == [4, 4]
+    assert summary["violations"] == {"total": 0, "mandatory": 0, "byPolicy": {}}
+
+
+def test_mandatory_violation_exits_one(tmp_path: Path) -> None:
+    # Declaring the device plugin's pinned version "floating" turns its Helm release into a mandatory violation.
+    policy_config = tmp_path / "policy.json"
+    policy_config.write_text(json.dumps({"pinned-versions": {"floatingTags": ["latest", "0.20.0"]}}))
+    result = run_plan("--stack", "local", "--policy-config", str(policy_config), "--out", str(tmp_path / "o"))
+    assert result.returncode == 1, result.stderr
+    (violation,) = json.loads((tmp_path / "o" / "policy.json").read_text())
+    assert violation["policy"] == "pinned-versions" and violation["enforcementLevel"] == "mandatory"
+    assert violation["urn"].endswith("kubernetes:helm.sh/v3:Release::gpu-software-device-plugin")
+    assert "version '0.20.0' floats" in violation["message"]
+
+
+def test_advisory_violation_exits_zero(tmp_path: Path) -> None:
+    policy_config = tmp_path / "policy.json"
+    policy_config.write_text(
+        json.dumps({"pinned-versions": {"enforcementLevel": "advisory", "floatingTags": ["0.20.0"]}})
+    )
+    result = run_plan("--stack", "local", "--policy-config", str(policy_config))
+    assert result.returncode == 0
+    assert "pinned-versions [advisory]: 1" in result.stdout
+
+
+def test_invalid_config_exits_two_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text(
+        "config:\n  gpu-platform:cloud: azure\n  gpu-platform:nodePools:\n    - name: x\n      maxNodes: -1\n"
+    )
+    out = tmp_path / "out"
+    result = run_plan("--config", str(bad), "--out", str(out))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    assert 'gpu-platform:cloud: "azure" is not allowed; allowed: existing, aws or gcp' in result.stderr
+    assert "gpu-platform:nodePools[0].maxNodes: -1 is too small" in result.stderr
+    assert not out.exists()  # nothing written for a bad config
+
+
+def test_invalid_policy_config_exits_two(tmp_path: Path) -> None:
+    policy_config = tmp_path / "policy.json"
+    policy_config.write_text(json.dumps({"gpu-limits": {"enforcementLevel": "strict"}}))
+    result = run_plan("--stack", "local", "--policy-config", str(policy_config))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "gpu-limits.enforcementLevel" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--stack", "nope"], ["--bogus"], ["--stack", "a", "--config", "b"]])
+def test_usage_errors_exit_two(args: list[str]) -> None:
+    result = run_plan(*args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_runs_from_any_directory(tmp_path: Path) -> None:
+    assert run_plan("--stack", "local", cwd=tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_existing_stack_never_imports_cloud_sdks(stack: str) -> None:
+    code = (
+        "import sys; from infra.plan.__main__ import main; rc = main(['--stack', %r, '--json']);"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi_aws', 'pulumi_gcp', 'boto3'));"
+        "print('CLOUD-SDKS', bad, file=sys.stderr); sys.exit(rc)" % stack
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "CLOUD-SDKS []" in result.stderr
+
+
+def test_config_errors_found_before_heavy_imports(tmp_path: Path) -> None:
+    bad = tmp_path / "Pulumi.bad.yaml"
+    bad.write_text("config:\n  gpu-platform:cloud: azure\n")
+    code = (
+        "import sys; from infra.plan.__main__ import main; rc = main(['--config', %r]);"
+        "print('LOADED', sorted(m for m in sys.modules if m.startswith(('pulumi_kubernetes', 'grpc'))), file=sys.stderr);"
+        "sys.exit(rc)" % str(bad)
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "LOADED []" in result.stderr
