@@ -7,14 +7,7 @@ rejected at admission time, after the rest of the stack has been applied.
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-)
-
+from policies.resource_policy import resource_policy
 from policies.workloads import containers, gpu_amount, pod_specs, quantity
 
 NAME = "gpu-limits"
@@ -50,24 +43,16 @@ def _show(value: Any) -> str:
     return str(int(q)) if q is not None and q.is_integer() else str(value)
 
 
-def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    for message in violations(args.resource_type, args.props, args.get_config() or {}):
-        report_violation(message, None)
-
-
-policy = ResourceValidationPolicy(
-    name=NAME,
-    description="Containers that use GPUs set them in limits, equal to their requests.",
-    enforcement_level=EnforcementLevel.MANDATORY,
-    validate=_validate,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "resourceNames": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULT_RESOURCES,
-                "description": "GPU resource names to check; a trailing * matches a prefix.",
-            }
+policy = resource_policy(
+    NAME,
+    "Containers that use GPUs set them in limits, equal to their requests.",
+    violations,
+    {
+        "resourceNames": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": DEFAULT_RESOURCES,
+            "description": "GPU resource names to check; a trailing * matches a prefix.",
         }
-    ),
+    },
 )

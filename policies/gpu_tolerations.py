@@ -8,15 +8,8 @@ misses its deadline.
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-)
-
 from policies.gpu_limits import DEFAULT_RESOURCES
+from policies.resource_policy import resource_policy
 from policies.workloads import pod_specs, requests_gpus
 
 NAME = "gpu-tolerations"
@@ -52,32 +45,24 @@ def violations(resource_type: str, props: Mapping[str, Any], config: Mapping[str
     return found
 
 
-def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    for message in violations(args.resource_type, args.props, args.get_config() or {}):
-        report_violation(message, None)
-
-
-policy = ResourceValidationPolicy(
-    name=NAME,
-    description="Pods that request GPUs tolerate the GPU node taint.",
-    enforcement_level=EnforcementLevel.MANDATORY,
-    validate=_validate,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "taintKey": {"type": "string", "default": DEFAULTS["taintKey"], "description": "GPU node taint key."},
-            "taintValue": {"type": "string", "default": DEFAULTS["taintValue"], "description": "GPU node taint value."},
-            "taintEffect": {
-                "type": "string",
-                "enum": ["NoSchedule", "PreferNoSchedule", "NoExecute"],
-                "default": DEFAULTS["taintEffect"],
-                "description": "GPU node taint effect.",
-            },
-            "resourceNames": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULT_RESOURCES,
-                "description": "Resource names that count as GPUs; a trailing * matches a prefix.",
-            },
-        }
-    ),
+policy = resource_policy(
+    NAME,
+    "Pods that request GPUs tolerate the GPU node taint.",
+    violations,
+    {
+        "taintKey": {"type": "string", "default": DEFAULTS["taintKey"], "description": "GPU node taint key."},
+        "taintValue": {"type": "string", "default": DEFAULTS["taintValue"], "description": "GPU node taint value."},
+        "taintEffect": {
+            "type": "string",
+            "enum": ["NoSchedule", "PreferNoSchedule", "NoExecute"],
+            "default": DEFAULTS["taintEffect"],
+            "description": "GPU node taint effect.",
+        },
+        "resourceNames": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": DEFAULT_RESOURCES,
+            "description": "Resource names that count as GPUs; a trailing * matches a prefix.",
+        },
+    },
 )

@@ -7,14 +7,7 @@ software: the plan stops being a plan.
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-)
-
+from policies.resource_policy import resource_policy
 from policies.workloads import containers, pod_specs
 
 NAME = "pinned-versions"
@@ -77,29 +70,21 @@ def violations(resource_type: str, props: Mapping[str, Any], config: Mapping[str
     return found
 
 
-def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    for message in violations(args.resource_type, args.props, args.get_config() or {}):
-        report_violation(message, None)
-
-
-policy = ResourceValidationPolicy(
-    name=NAME,
-    description="Helm charts and container images are pinned to exact versions (no missing version, no latest).",
-    enforcement_level=EnforcementLevel.MANDATORY,
-    validate=_validate,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "floatingTags": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULT_FLOATING,
-                "description": "Tags and chart versions that move and so do not count as pinned.",
-            },
-            "requireDigest": {
-                "type": "boolean",
-                "default": False,
-                "description": "Require container images to be pinned by @sha256 digest, not only by tag.",
-            },
-        }
-    ),
+policy = resource_policy(
+    NAME,
+    "Helm charts and container images are pinned to exact versions (no missing version, no latest).",
+    violations,
+    {
+        "floatingTags": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": DEFAULT_FLOATING,
+            "description": "Tags and chart versions that move and so do not count as pinned.",
+        },
+        "requireDigest": {
+            "type": "boolean",
+            "default": False,
+            "description": "Require container images to be pinned by @sha256 digest, not only by tag.",
+        },
+    },
 )

@@ -41,6 +41,8 @@ class Model(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         use_enum_values=False,
+        # Field docstrings become descriptions: the config reference is generated from them.
+        use_attribute_docstrings=True,
     )
 
 
@@ -115,8 +117,11 @@ class ClusterConfig(Model):
 
 class Taint(Model):
     key: Annotated[str, Field(pattern=LABEL_KEY.pattern)]
+    """Taint key (a Kubernetes label key)."""
     value: Annotated[str, Field(pattern=LABEL_VALUE.pattern)] = ""
+    """Taint value. Default empty."""
     effect: TaintEffect = TaintEffect.NO_SCHEDULE
+    """``NoSchedule``, ``PreferNoSchedule`` or ``NoExecute``. Default NoSchedule."""
 
 
 class Sharing(Model):
@@ -227,7 +232,9 @@ class GpuSoftwareConfig(Model):
     namespace: DnsLabel = "gpu-operator"
     """Namespace of the GPU system components. Default ``gpu-operator``."""
     device_plugin: DevicePluginConfig = Field(default_factory=DevicePluginConfig)
+    """NVIDIA device plugin settings."""
     fake_gpus: FakeGpusConfig = Field(default_factory=FakeGpusConfig)
+    """Simulated GPUs for clusters without any."""
 
 
 # ---------------------------------------------------------------- teams
@@ -255,12 +262,14 @@ class TrainingConfig(Model):
     """Training operators and jobs. Reserved: validated, built by the training layer."""
 
     jobs: list[dict[str, Any]] = Field(default_factory=list)
+    """Training jobs (reserved)."""
 
 
 class ServingConfig(Model):
     """KServe / vLLM serving. Reserved: validated, built by the serving layer."""
 
     models: list[dict[str, Any]] = Field(default_factory=list)
+    """Served models (reserved)."""
 
 
 # ---------------------------------------------------------------- the platform
@@ -276,11 +285,17 @@ class PlatformConfig(Model):
     zones: list[str] = Field(default_factory=list)
     """Zones for node pools; empty means every zone that offers the GPU."""
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    """How to reach the cluster (``existing``) or what to create (aws, gcp)."""
     node_pools: list[NodePool] = Field(default_factory=list)
+    """GPU node pools, one portable spec per pool."""
     gpu_software: GpuSoftwareConfig = Field(default_factory=GpuSoftwareConfig)
+    """GPU software layer: device plugin, fake GPUs."""
     teams: list[Team] = Field(default_factory=list)
+    """Teams: each gets a namespace (GPU queues and quotas are derived from gpuQuota)."""
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    """Training operators and jobs (reserved: must be empty in this version)."""
     serving: ServingConfig = Field(default_factory=ServingConfig)
+    """Model serving (reserved: must be empty in this version)."""
 
     def pool(self, name: str) -> NodePool:
         return next(p for p in self.node_pools if p.name == name)

@@ -213,3 +213,11 @@ def test_pulumi_engine_config_reads_like_the_file(local_raw: dict[str, Any]) -> 
         assert read_pulumi_config() == local_raw
     finally:
         pulumi.runtime.set_all_config({})
+
+
+def test_config_reference_doc_is_current() -> None:
+    from stacks.reference import render
+
+    committed = (ROOT / "docs" / "config-reference.md").read_text()
+    assert committed == render(), "regenerate: python -m stacks.reference > docs/config-reference.md"
+    assert "`gpu-platform:nodePools[].sharing.replicas`" in committed
