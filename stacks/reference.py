@@ -26,7 +26,9 @@ def _type_name(annotation: Any) -> str:
     if origin is typing.Annotated:
         return _type_name(args[0])
     if origin in (typing.Union, types.UnionType):
-        return " | ".join(_type_name(a) for a in args if a is not type(None)) + (" (optional)" if type(None) in args else "")
+        return " | ".join(_type_name(a) for a in args if a is not type(None)) + (
+            " (optional)" if type(None) in args else ""
+        )
     if origin is typing.Literal:
         return " \\| ".join(str(a) for a in args)
     if origin is list:
