@@ -42,9 +42,9 @@ import yaml
 from components import labels as L
 from components.gpu_catalog import GPUS
 from components.versions import FAKE_GPU_OPERATOR, NVIDIA_DEVICE_PLUGIN
+from infra.layers import build
 from infra.plan.engine import Capture, run_program
 from infra.plan.policy_runner import run_policies
-from infra.platform import build
 from stacks.loader import parse
 
 ROOT = Path(__file__).resolve().parents[1]

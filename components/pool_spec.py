@@ -1,6 +1,6 @@
 """What GPU components need to know about a node pool: a small, cloud-neutral spec.
 
-The stack config model maps onto these types (``infra/platform.py``); components
+The stack config model maps onto these types (``infra/layers.py``); components
 never see the config model itself. Pure data, no Pulumi.
 """
 

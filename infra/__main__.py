@@ -4,7 +4,7 @@ import sys
 
 import pulumi
 
-from infra.platform import build
+from infra.layers import build
 from stacks.loader import ConfigError, load_pulumi
 
 try:

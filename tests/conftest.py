@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from infra.layers import build
 from infra.plan.engine import Capture, Registration, run_program
-from infra.platform import build
 from stacks.loader import parse, read_stack_file
 from stacks.model import PlatformConfig
 

@@ -10,9 +10,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from infra.layers import build
 from infra.plan.engine import run_program
 from infra.plan.policy_runner import PolicyConfigError, run_policies
-from infra.platform import build
 from policies import gpu_limits, gpu_tolerations, pinned_versions
 from stacks.loader import parse
 from tests.conftest import ROOT

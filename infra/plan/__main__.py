@@ -62,15 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(err.render(), file=sys.stderr)
         return EXIT_USAGE
 
-    from infra.plan.engine import run_program
+    from infra.plan.engine import config_env, run_entry_point
     from infra.plan.policy_runner import PolicyConfigError, load_policy_config_file, run_policies
     from infra.plan.render import write_outputs
-    from infra.platform import build
 
     try:
         policy_config = load_policy_config_file(policy_config_path) if policy_config_path else None
-        capture = run_program(lambda: build(config), stack)
-        stack_config = {f"gpu-platform:{k}": v for k, v in read_stack_file(config_path).items()}
+        stack_config = config_env(read_stack_file(config_path))
+        capture = run_entry_point(ROOT / "infra", stack_config, stack)
         policy_run = run_policies(capture.registrations, stack, args.policy_pack, policy_config, stack_config)
     except PolicyConfigError as err:
         print(str(err), file=sys.stderr)

@@ -8,9 +8,12 @@ in ``resources.json``, parent links and dependency lists agree with what
 
 from __future__ import annotations
 
+import json
 import math
+import runpy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -122,8 +125,8 @@ class Capture:
     secret_outputs: list[str]
 
 
-def run_program(program: Callable[[], Mapping[str, Any]], stack: str, preview: bool = True) -> Capture:
-    """Run ``program`` (which registers resources and returns outputs) under the mock engine."""
+def run_program(program: Callable[[], Mapping[str, Any] | None], stack: str, preview: bool = True) -> Capture:
+    """Run ``program`` under the mock engine; outputs are what it exports and what it returns."""
     mocks = _Mocks()
     monitor = CaptureMonitor(mocks, stack)
     settings.ROOT.set(None)  # set_mocks makes a fresh root stack only when none is set
@@ -131,10 +134,13 @@ def run_program(program: Callable[[], Mapping[str, Any]], stack: str, preview: b
     result: dict[str, Any] = {}
 
     def body() -> None:
-        result.update(program())
+        result.update(program() or {})
 
     try:
         _sync_await(run_pulumi_func(body))
+        # `pulumi.export` calls land on the root stack resource, as in a real run.
+        exported = getattr(settings.get_root_resource(), "outputs", {})
+        result = {**exported, **result}
         outputs: dict[str, Any] = {}
         secret: list[str] = []
         for key in sorted(result):
@@ -148,7 +154,7 @@ def run_program(program: Callable[[], Mapping[str, Any]], stack: str, preview: b
         settings.ROOT.set(None)
     # The mock stack registers itself before our monitor sees any call; add it
     # the way the engine lists it, first, so parent links resolve.
-    root = Registration(
+    stack_resource = Registration(
         urn=f"urn:pulumi:{stack}::{PROJECT}::{STACK_TYPE}::{PROJECT}-{stack}",
         type=STACK_TYPE,
         name=f"{PROJECT}-{stack}",
@@ -160,5 +166,24 @@ def run_program(program: Callable[[], Mapping[str, Any]], stack: str, preview: b
         property_dependencies={},
         properties=struct_pb2.Struct(),
     )
-    registrations = [root, *(r for r in monitor.registrations if r.type != STACK_TYPE)]
+    registrations = [stack_resource, *(r for r in monitor.registrations if r.type != STACK_TYPE)]
     return Capture(stack=stack, registrations=registrations, outputs=outputs, secret_outputs=secret)
+
+
+def config_env(raw: Mapping[str, Any], namespace: str = PROJECT) -> dict[str, str]:
+    """Stack config as the engine hands it to a program: full keys, strings, structured values as JSON."""
+    return {f"{namespace}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in sorted(raw.items())}
+
+
+def run_entry_point(program_dir: Path, config: Mapping[str, str], stack: str) -> Capture:
+    """Run the project's real entry point (``infra/__main__.py``) as the language host would.
+
+    The language host runs the ``main`` directory with ``runpy`` after setting
+    the stack config; so does this, so the offline plan exercises exactly the
+    code ``pulumi up`` runs.
+    """
+    pulumi.runtime.set_all_config(dict(config), [])
+    try:
+        return run_program(lambda: runpy.run_path(str(program_dir), run_name="__main__") and None, stack)
+    finally:
+        pulumi.runtime.set_all_config({}, [])

@@ -187,7 +187,7 @@ def _policy_config_to_json(config: analyzer_pb2.PolicyConfig) -> dict[str, Any]:
 
 
 def _start_pack(
-    pack_dir: Path, engine_address: str, stack: str, stack_config: Mapping[str, Any]
+    pack_dir: Path, engine_address: str, stack: str, stack_config: Mapping[str, str]
 ) -> tuple[subprocess.Popen[bytes], int]:
     env = dict(os.environ)
     env.update(
@@ -196,9 +196,7 @@ def _start_pack(
             "PULUMI_STACK": stack,
             "PULUMI_ORGANIZATION": "organization",
             "PULUMI_DRY_RUN": "true",
-            "PULUMI_CONFIG": json.dumps(
-                {k: v if isinstance(v, str) else json.dumps(v) for k, v in sorted(stack_config.items())}
-            ),
+            "PULUMI_CONFIG": json.dumps(dict(sorted(stack_config.items()))),
         }
     )
     proc = subprocess.Popen(
@@ -240,7 +238,7 @@ def run_policies(
     stack: str,
     pack_dir: Path,
     policy_config: Mapping[str, Any] | None = None,
-    stack_config: Mapping[str, Any] | None = None,
+    stack_config: Mapping[str, str] | None = None,
 ) -> PolicyRun:
     engine = _Engine()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
