@@ -40,7 +40,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components import labels as L
-from components.gpu_catalog import GPUS
+from components.catalog import GPUS
 from components.versions import FAKE_GPU_OPERATOR, NVIDIA_DEVICE_PLUGIN
 from infra.layers import build
 from infra.plan.engine import Capture, run_program

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from components import labels as L
-from components.gpu_catalog import GPUS, Gpu
+from components.catalog import GPUS, Gpu
 
 
 class SharingMode(StrEnum):
@@ -41,7 +41,7 @@ GPU_TAINT = TaintSpec(L.GPU_TAINT_KEY, L.GPU_TAINT_VALUE, L.GPU_TAINT_EFFECT)
 class PoolSpec:
     name: str
     gpu: str
-    """Portable GPU name (a key of ``gpu_catalog.GPUS``)."""
+    """Portable GPU name (a key of ``catalog.GPUS``)."""
     gpus_per_node: int
     max_nodes: int
     sharing: SharingSpec = SharingSpec()

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from components.gpu_catalog import GPU_NAMES
+from components.catalog import GPU_NAMES
 from components.pool_spec import SharingMode
 
 NAMESPACE = "gpu-platform"

@@ -1,4 +1,4 @@
-"""The GPU catalog: portable GPU names and what they mean. Pure data, no Pulumi.
+"""Portable GPU names and what they mean. Pure data, no Pulumi.
 
 One place for GPU facts. The node-pool spec, the fake-GPU topology, the
 plan summary and the policy pack all read this table; nothing else hard-codes
