@@ -64,8 +64,12 @@ class PoolSpec:
         """Name of this pool's entry in the device-plugin ConfigMap."""
         return self.name
 
-    def node_labels(self) -> dict[str, str]:
-        """Labels every node of the pool carries (config labels cannot override the platform's)."""
+    def node_labels(self, device_plugin: bool = True) -> dict[str, str]:
+        """Labels every node of the pool carries (config labels cannot override the platform's).
+
+        ``device_plugin``: whether our NVIDIA device plugin serves the node (not on GKE,
+        which runs its own), so the node selects its sharing config by label.
+        """
         out = dict(self.labels)
         out.update(
             {
@@ -76,7 +80,7 @@ class PoolSpec:
         )
         if self.simulated:
             out[L.SIMULATED_POOL_LABEL] = self.name
-        else:
+        elif device_plugin:
             out[L.DEVICE_PLUGIN_CONFIG_LABEL] = self.device_plugin_config
         return out
 

@@ -21,3 +21,7 @@ class ChartPin:
 NVIDIA_DEVICE_PLUGIN = ChartPin("nvidia-device-plugin", "0.20.0", "https://nvidia.github.io/k8s-device-plugin")
 # Fake GPUs for laptops and CI clusters without GPUs, run-ai/fake-gpu-operator v0.2.0 (OCI only).
 FAKE_GPU_OPERATOR = ChartPin("oci://ghcr.io/run-ai/fake-gpu-operator/fake-gpu-operator", "0.2.0")
+# Karpenter controller for EKS GPU pools with `provisioner: karpenter`, aws/karpenter-provider-aws v1.14.1 (OCI only).
+KARPENTER = ChartPin("oci://public.ecr.aws/karpenter/karpenter", "1.14.1")
+# EKS-optimized AL2023 AMI release that Karpenter nodes boot; pinned, never "@latest" (Karpenter's own advice).
+KARPENTER_AMI_ALIAS = "al2023@v20250410"

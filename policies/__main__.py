@@ -12,10 +12,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-from policies import gpu_limits, gpu_tolerations, pinned_versions
+from policies import cloud_quota, gpu_limits, gpu_tolerations, pinned_versions
 
 PolicyPack(
     name="gpu-platform",
     enforcement_level=EnforcementLevel.MANDATORY,
-    policies=[gpu_limits.policy, gpu_tolerations.policy, pinned_versions.policy],
+    policies=[
+        gpu_limits.policy,
+        gpu_tolerations.policy,
+        pinned_versions.policy,
+        # The quota policy runs before its advisory companion, which reports what it found.
+        cloud_quota.policy,
+        cloud_quota.unknown_policy,
+    ],
 )

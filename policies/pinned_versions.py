@@ -1,16 +1,19 @@
-"""pinned-versions: every Helm chart and container image is pinned (no missing version, no `latest`).
+"""pinned-versions: every Helm chart, container image and node AMI is pinned (no missing version, no `latest`).
 
 A floating version makes two applies of the same config install different
 software: the plan stops being a plan.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+
+from pulumi_policy.proxy import UnknownValueError
 
 from policies.resource_policy import resource_policy
 from policies.workloads import containers, pod_specs
 
 NAME = "pinned-versions"
+EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 HELM_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
 DEFAULT_FLOATING = ["latest", "main", "master", "stable", "nightly"]
 
@@ -31,9 +34,18 @@ def image_problem(image: str, floating: list[str], require_digest: bool) -> str 
 
 
 def _value_images(values: Any, path: str = "values") -> Iterator[tuple[str, str]]:
-    """``(path, image)`` for chart values that name a floating image tag explicitly."""
+    """``(path, image)`` for chart values that name a floating image tag explicitly.
+
+    Values computed by other resources are unknown in a preview; they cannot
+    name an image tag the user typed, so they are skipped rather than turning
+    the whole check into a "can't run during preview" advisory.
+    """
     if isinstance(values, Mapping):
-        for key, value in values.items():
+        for key in list(values.keys()):
+            try:
+                value = values[key]
+            except UnknownValueError:
+                continue
             at = f"{path}.{key}"
             if key == "tag" and isinstance(value, str) and value:
                 yield at, f"image:{value}"
@@ -41,8 +53,12 @@ def _value_images(values: Any, path: str = "values") -> Iterator[tuple[str, str]
                 yield at, value
             else:
                 yield from _value_images(value, at)
-    elif isinstance(values, list):
-        for i, value in enumerate(values):
+    elif isinstance(values, Sequence) and not isinstance(values, str):
+        for i in range(len(values)):
+            try:
+                value = values[i]
+            except UnknownValueError:
+                continue
             yield from _value_images(value, f"{path}[{i}]")
 
 
@@ -61,6 +77,13 @@ def violations(resource_type: str, props: Mapping[str, Any], config: Mapping[str
             problem = image_problem(image, floating, False)
             if problem and "no tag" not in problem:
                 found.append(f"Helm chart {chart!r} {at}={image.removeprefix('image:')!r} {problem}; pin a version")
+    if resource_type == EC2_NODE_CLASS:
+        for i, term in enumerate((props.get("spec") or {}).get("amiSelectorTerms") or []):
+            alias = str(term.get("alias") or "")
+            if alias.endswith("@latest"):
+                found.append(
+                    f"spec.amiSelectorTerms[{i}].alias {alias!r} floats to every new AMI; pin a release (al2023@vYYYYMMDD)"
+                )
     for spec_path, spec in pod_specs(resource_type, props):
         for where, container in containers(spec):
             image = str(container.get("image") or "")

@@ -7,10 +7,13 @@ of them at once. Field-local rules (ranges, enums, patterns) live on the model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
+from components.catalog import GCP_ZONE_REGIONS, CatalogError, aws_regions
 from components.pool_spec import SharingMode
-from stacks.model import NAMESPACE, SUPPORTED_CLOUDS, Cloud, PlatformConfig
+from stacks.model import NAMESPACE, SUPPORTED_CLOUDS, AmiType, Cloud, Model, PlatformConfig, Provisioner
+from stacks.resolve import offering_for, offering_zones
 
 Issue = tuple[str, str]
 Rule = Callable[[PlatformConfig], Iterable[Issue]]
@@ -34,18 +37,133 @@ def _unique_pools(c: PlatformConfig) -> Iterable[Issue]:
         seen.add(pool.name)
 
 
-def _pool_fields_for_cloud(c: PlatformConfig) -> Iterable[Issue]:
+# Fields that mean something on one cloud only: setting them elsewhere is a
+# mistake worth naming (a typo'd cloud, a copied stack file), not a no-op.
+_CLOUD_ONLY: dict[str, dict[str, tuple[Cloud, ...]]] = {
+    "pool": {
+        "instanceType": (Cloud.AWS,),
+        "machineType": (Cloud.GCP,),
+        "amiType": (Cloud.AWS,),
+        "efa": (Cloud.AWS,),
+        "provisioner": (Cloud.AWS,),
+        "driverVersion": (Cloud.GCP,),
+        "nodes": (Cloud.EXISTING,),
+        "simulated": (Cloud.EXISTING,),
+        "capacity": (Cloud.AWS, Cloud.GCP),
+        "diskSizeGiB": (Cloud.AWS, Cloud.GCP),
+        "minNodes": (Cloud.AWS, Cloud.GCP),
+        "zones": (Cloud.AWS, Cloud.GCP),
+    },
+    "cluster": {
+        "context": (Cloud.EXISTING,),
+        "kubeconfigPath": (Cloud.EXISTING,),
+        "kubeconfig": (Cloud.EXISTING,),
+        "kubernetesVersion": (Cloud.AWS, Cloud.GCP),
+        "releaseChannel": (Cloud.GCP,),
+        "networkCidr": (Cloud.AWS, Cloud.GCP),
+        "publicEndpointCidrs": (Cloud.AWS, Cloud.GCP),
+        "admins": (Cloud.AWS,),
+        "singleNatGateway": (Cloud.AWS,),
+        "systemPool": (Cloud.AWS, Cloud.GCP),
+        "karpenter": (Cloud.AWS,),
+    },
+    "root": {"region": (Cloud.AWS, Cloud.GCP), "project": (Cloud.GCP,), "zones": (Cloud.AWS, Cloud.GCP)},
+}
+
+
+def _set_aliases(model: Model) -> list[str]:
+    fields = type(model).model_fields
+    return sorted((fields[n].alias or n) for n in model.model_fields_set)
+
+
+def _cloud_only(kind: str, at: str, model: Model, cloud: Cloud) -> Iterable[Issue]:
+    for alias in _set_aliases(model):
+        clouds = _CLOUD_ONLY[kind].get(alias)
+        if clouds is not None and cloud not in clouds:
+            names = " or ".join(c.value for c in clouds)
+            yield _key(f"{at}{alias}"), f"applies only to cloud {names} (this stack is {cloud.value})"
+
+
+def _fields_for_cloud(c: PlatformConfig) -> Iterable[Issue]:
+    yield from _cloud_only("root", "", c, c.cloud)
+    yield from _cloud_only("cluster", "cluster.", c.cluster, c.cloud)
+    for i, pool in enumerate(c.node_pools):
+        yield from _cloud_only("pool", f"nodePools[{i}].", pool, c.cloud)
+        if c.cloud is Cloud.EXISTING and pool.gpu is None:
+            yield _key(f"nodePools[{i}].gpu"), "required on cloud existing (which GPU the pool's nodes have)"
+
+
+_AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+_GCP_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]$")
+_GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+
+
+def _cloud_location(c: PlatformConfig) -> Iterable[Issue]:
+    if c.cloud is Cloud.EXISTING:
+        return
+    pattern = _AWS_REGION if c.cloud is Cloud.AWS else _GCP_REGION
+    example = "us-east-1" if c.cloud is Cloud.AWS else "us-central1"
+    if not pattern.match(c.region):
+        yield _key("region"), f"{c.region!r} is not a {c.cloud.value} region; allowed: a region name like {example}"
+    if c.cloud is Cloud.GCP and not _GCP_PROJECT.match(c.project):
+        yield _key("project"), f"{c.project!r} is not a Google Cloud project id; required for cloud gcp"
+    if not c.node_pools:
+        yield _key("nodePools"), f"cloud {c.cloud.value} needs at least one GPU node pool"
+
+
+def _pool_offerings(c: PlatformConfig) -> Iterable[Issue]:
+    if c.cloud is Cloud.EXISTING:
+        return
+    field = "instanceType" if c.cloud is Cloud.AWS else "machineType"
     for i, pool in enumerate(c.node_pools):
         at = f"nodePools[{i}]"
-        if c.cloud is not Cloud.AWS and pool.instance_type is not None:
-            yield _key(f"{at}.instanceType"), f"applies only to cloud aws (this stack is {c.cloud.value})"
-        if c.cloud is not Cloud.GCP and pool.machine_type is not None:
-            yield _key(f"{at}.machineType"), f"applies only to cloud gcp (this stack is {c.cloud.value})"
-        if c.cloud is Cloud.EXISTING and pool.gpu is None:
-            yield _key(f"{at}.gpu"), "required on cloud existing (which GPU the pool's nodes have)"
-        if c.cloud is not Cloud.EXISTING and (pool.nodes or pool.simulated):
-            field = "nodes" if pool.nodes else "simulated"
-            yield _key(f"{at}.{field}"), f"applies only to cloud existing (this stack is {c.cloud.value})"
+        try:
+            offering = offering_for(c.cloud, pool)
+        except CatalogError as err:
+            explicit = pool.instance_type if c.cloud is Cloud.AWS else pool.machine_type
+            yield _key(f"{at}.{field}" if explicit else f"{at}.gpu"), str(err)
+            continue
+        offered = offering_zones(c, offering)
+        what = offering.instance_type + (f" ({offering.accelerator})" if offering.accelerator else "")
+        if c.cloud is Cloud.GCP and c.region not in GCP_ZONE_REGIONS:
+            # No zone data is not the same as no GPUs: say which, and what is known.
+            known = ", ".join(GCP_ZONE_REGIONS)
+            yield _key("region"), f"{c.region!r}: the GPU catalog has no zone data for this region; known: {known}"
+            return
+        if not offered:
+            regions = aws_regions(offering.instance_type) if c.cloud is Cloud.AWS else ()
+            also = f"; regions that offer it: {', '.join(regions)}" if regions else ""
+            yield _key("region"), f"{c.region!r} does not offer {what} (pool {pool.name}){also}"
+            continue
+        for zone in pool.zones:
+            if zone not in offered:
+                yield _key(f"{at}.zones"), f"{zone!r} does not offer {what}; zones that do: {', '.join(offered)}"
+        if c.zones and not pool.zones and not set(c.zones) & set(offered):
+            yield (
+                _key(f"{at}.gpu"),
+                f"none of the stack's zones ({', '.join(c.zones)}) offers {what}; zones that do: {', '.join(offered)}",
+            )
+        if pool.efa and offering.max_efa_interfaces == 0:
+            yield _key(f"{at}.efa"), f"{offering.instance_type} does not support EFA; allowed: false"
+        if pool.provisioner is Provisioner.KARPENTER:
+            if not c.cluster.karpenter:
+                yield _key(f"{at}.provisioner"), "karpenter needs gpu-platform:cluster.karpenter: true"
+            if pool.efa:
+                yield (
+                    _key(f"{at}.efa"),
+                    "EFA pools use managed node groups (placement group, interfaces); allowed: false",
+                )
+            if pool.ami_type is not AmiType.AL2023:
+                yield (
+                    _key(f"{at}.amiType"),
+                    f"{pool.ami_type.value!r} is not available for Karpenter pools; allowed: al2023",
+                )
+
+
+def _stack_zones(c: PlatformConfig) -> Iterable[Issue]:
+    for i, zone in enumerate(c.zones):
+        if not zone.startswith(c.region):
+            yield _key(f"zones[{i}]"), f"{zone!r} is not a zone of region {c.region!r}"
 
 
 def _simulated_pools(c: PlatformConfig) -> Iterable[Issue]:
@@ -115,7 +233,10 @@ def _reserved_layers(c: PlatformConfig) -> Iterable[Issue]:
 RULES: tuple[Rule, ...] = (
     _supported_cloud,
     _unique_pools,
-    _pool_fields_for_cloud,
+    _fields_for_cloud,
+    _cloud_location,
+    _stack_zones,
+    _pool_offerings,
     _simulated_pools,
     _sharing_needs_device_plugin,
     _nodes_in_one_pool,

@@ -70,8 +70,8 @@ class Cloud(StrEnum):
     GCP = "gcp"
 
 
-SUPPORTED_CLOUDS: tuple[Cloud, ...] = (Cloud.EXISTING,)
-"""Clouds this version can build. The EKS and GKE layers arrive with the cloud node-pool work."""
+SUPPORTED_CLOUDS: tuple[Cloud, ...] = (Cloud.EXISTING, Cloud.AWS, Cloud.GCP)
+"""Clouds this version can build."""
 
 
 class Capacity(StrEnum):
@@ -88,11 +88,71 @@ class TaintEffect(StrEnum):
 # ---------------------------------------------------------------- cluster
 
 
+class AmiType(StrEnum):
+    AL2023 = "al2023"
+    BOTTLEROCKET = "bottlerocket"
+
+
+class ReleaseChannel(StrEnum):
+    RAPID = "RAPID"
+    REGULAR = "REGULAR"
+    STABLE = "STABLE"
+
+
+class DriverVersion(StrEnum):
+    DEFAULT = "DEFAULT"
+    LATEST = "LATEST"
+
+
+class Provisioner(StrEnum):
+    MANAGED = "managed"
+    KARPENTER = "karpenter"
+
+
+class SystemPoolConfig(Model):
+    """The CPU pool for system components (aws and gcp)."""
+
+    instance_type: str = "m6i.large"
+    """AWS instance type of system nodes. Default ``m6i.large``."""
+    machine_type: str = "e2-standard-4"
+    """GCP machine type of system nodes. Default ``e2-standard-4``."""
+    min_nodes: Annotated[int, Field(ge=1, le=100)] = 2
+    """Fewest system nodes. Default 2 (one node lost keeps the system running)."""
+    max_nodes: Annotated[int, Field(ge=1, le=100)] = 4
+    """Most system nodes. Default 4."""
+
+    @model_validator(mode="after")
+    def _sizes(self) -> SystemPoolConfig:
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"minNodes ({self.min_nodes}) is greater than maxNodes ({self.max_nodes})")
+        return self
+
+
 class ClusterConfig(Model):
     """How to reach (or, on aws/gcp, what to create as) the Kubernetes cluster."""
 
     name: DnsLabel = "gpu-platform"
-    """Cluster name; on ``existing`` only a label used in outputs. Default ``gpu-platform``."""
+    """Cluster name (EKS/GKE cluster name; on ``existing`` only a label used in outputs). Default ``gpu-platform``."""
+    kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")] = "1.33"
+    """aws: the EKS version (pinned); gcp: the minimum master version within the release channel. Default ``1.33``."""
+    release_channel: ReleaseChannel = ReleaseChannel.REGULAR
+    """gcp only: GKE release channel. Default REGULAR."""
+    network_cidr: Annotated[str, Field(pattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/(1[6-9]|2[0-4])$")] = "10.0.0.0/16"
+    """aws/gcp: CIDR of the platform's network (VPC / subnet range base), /16 to /24. Default ``10.0.0.0/16``."""
+    public_endpoint_cidrs: list[Annotated[str, Field(pattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$")]] = Field(
+        default_factory=list
+    )
+    """aws/gcp: CIDRs allowed to reach the API endpoint publicly; empty keeps the endpoint private. Default private."""
+    admins: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$")]] = Field(
+        default_factory=list
+    )
+    """aws only: IAM role/user ARNs given cluster-admin through EKS access entries. Empty: the creator is admin."""
+    single_nat_gateway: bool = True
+    """aws only: one NAT gateway for all zones (cheaper) instead of one per zone (zone-failure tolerant). Default true."""
+    system_pool: SystemPoolConfig = Field(default_factory=SystemPoolConfig)
+    """aws/gcp: the CPU node pool for system components."""
+    karpenter: bool = False
+    """aws only: install Karpenter so pools with ``provisioner: karpenter`` get NodePools. Default false."""
     context: str | None = None
     """kubeconfig context to use (``existing`` only), e.g. ``kind-gpu-platform``. Default: the file's current context."""
     kubeconfig_path: str | None = None
@@ -169,6 +229,14 @@ class NodePool(Model):
     """Most nodes (autoscaling ceiling); GPU capacity is maxNodes x gpusPerNode. Default 1."""
     capacity: Capacity = Capacity.ON_DEMAND
     """``on-demand`` or ``spot``. Default on-demand."""
+    ami_type: AmiType = AmiType.AL2023
+    """aws only: node image, ``al2023`` (AL2023 NVIDIA) or ``bottlerocket`` (Bottlerocket NVIDIA). Default al2023."""
+    efa: bool = False
+    """aws only: attach every EFA interface the instance type supports and use a cluster placement group. Default false."""
+    provisioner: Provisioner = Provisioner.MANAGED
+    """aws only: ``managed`` (EKS managed node group) or ``karpenter`` (a Karpenter NodePool). Default managed."""
+    driver_version: DriverVersion = DriverVersion.DEFAULT
+    """gcp only: GPU driver GKE installs, ``DEFAULT`` or ``LATEST``. Default DEFAULT."""
     disk_size_gib: Annotated[int, Field(ge=20, le=16384, alias="diskSizeGiB")] = 200
     """Root disk per node in GiB (GPU images are large). Default 200."""
     labels: dict[str, str] = Field(default_factory=dict)
@@ -282,6 +350,8 @@ class PlatformConfig(Model):
     """Where the platform runs: ``existing``, ``aws`` or ``gcp``. Default existing."""
     region: str = ""
     """Cloud region; required for aws and gcp."""
+    project: str = ""
+    """gcp only: the Google Cloud project id; required for gcp."""
     zones: list[str] = Field(default_factory=list)
     """Zones for node pools; empty means every zone that offers the GPU."""
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)

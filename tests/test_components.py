@@ -136,8 +136,8 @@ def test_no_fake_gpus_without_the_flag(local_raw: dict[str, Any], plan: Any) -> 
 
 def test_capacity_outputs_account_for_sharing(local_raw: dict[str, Any], plan: Any) -> None:
     capacity = plan(local_raw).outputs["gpuCapacity"]
-    assert capacity["l4-sim"] == {"gpu": "l4", "maxGpus": 4, "maxSchedulableGpus": 4}
-    assert capacity["t4-shared"] == {"gpu": "t4", "maxGpus": 1, "maxSchedulableGpus": 4}
+    assert capacity["l4-sim"] == {"gpu": "l4", "gpusPerNode": 2, "maxGpus": 4, "maxSchedulableGpus": 4}
+    assert capacity["t4-shared"] == {"gpu": "t4", "gpusPerNode": 1, "maxGpus": 1, "maxSchedulableGpus": 4}
 
 
 def test_mps_config_has_no_time_slicing_only_fields() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from components.catalog import GCP_ZONE_REGIONS
 from stacks.loader import SECRET_PLACEHOLDER, ConfigError, load_file, parse, read_pulumi_config, read_stack_file
 from stacks.model import Cloud, PlatformConfig, Secret, SharingMode
 from tests.conftest import ROOT, STACKS
@@ -121,7 +122,7 @@ def test_field_rules(local_raw: dict[str, Any], mutate: Any, expected: str) -> N
     [
         (
             lambda r: r.update(cloud="aws"),
-            "gpu-platform:cloud: 'aws' is not supported by this version yet; supported: existing",
+            "gpu-platform:nodePools[0].nodes: applies only to cloud existing (this stack is aws)",
         ),
         (
             lambda r: r["nodePools"][1].update(name="l4-sim"),
@@ -221,3 +222,144 @@ def test_config_reference_doc_is_current() -> None:
     committed = (ROOT / "docs" / "config-reference.md").read_text()
     assert committed == render(), "regenerate: python -m stacks.reference > docs/config-reference.md"
     assert "`gpu-platform:nodePools[].sharing.replicas`" in committed
+
+
+# ---------------------------------------------------------------- cloud stacks
+
+
+@pytest.fixture
+def aws_raw() -> dict[str, Any]:
+    from tests.conftest import stack_raw
+
+    return stack_raw("aws-dev")
+
+
+@pytest.fixture
+def gcp_raw() -> dict[str, Any]:
+    from tests.conftest import stack_raw
+
+    return stack_raw("gcp-dev")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda r: r["nodePools"][0].update(gpusPerNode=3),
+            "gpu-platform:nodePools[0].gpu: no aws offering with 3 x l4",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(instanceType="g6.xlarg"),
+            "gpu-platform:nodePools[0].instanceType:",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(instanceType="g5.xlarge"),
+            "gpu-platform:nodePools[0].instanceType: g5.xlarge carries a10g, not l4",
+        ),
+        (
+            lambda r: r["nodePools"][1].update(efa=True),
+            "gpu-platform:nodePools[1].efa: g5.xlarge does not support EFA; allowed: false",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(zones=["us-east-1z"]),
+            "gpu-platform:nodePools[0].zones: 'us-east-1z' does not offer g6.xlarge; zones that do:",
+        ),
+        (
+            lambda r: r.update(region="moon-1"),
+            "gpu-platform:region: 'moon-1' is not a aws region",
+        ),
+        (
+            lambda r: (r["nodePools"][0].update(provisioner="karpenter"), r["cluster"].update(karpenter=False)),
+            "gpu-platform:nodePools[0].provisioner: karpenter needs gpu-platform:cluster.karpenter: true",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(driverVersion="LATEST"),
+            "gpu-platform:nodePools[0].driverVersion: applies only to cloud gcp (this stack is aws)",
+        ),
+        (lambda r: r.update(project="x"), "gpu-platform:project: applies only to cloud gcp (this stack is aws)"),
+        (
+            lambda r: r["nodePools"][1].update(amiType="bottlerocket"),
+            "gpu-platform:nodePools[1].amiType: 'bottlerocket' is not available for Karpenter pools; allowed: al2023",
+        ),
+        (lambda r: r.update(nodePools=[]), "gpu-platform:nodePools: cloud aws needs at least one GPU node pool"),
+        (
+            lambda r: r.update(zones=["us-west-2a"]),
+            "gpu-platform:zones[0]: 'us-west-2a' is not a zone of region 'us-east-1'",
+        ),
+        (
+            lambda r: r["cluster"].update(admins=["someone"]),
+            'gpu-platform:cluster.admins[0]: "someone" is not allowed; allowed: a string matching ^arn:aws',
+        ),
+    ],
+)
+def test_aws_bad_specs(aws_raw: dict[str, Any], mutate: Any, expected: str) -> None:
+    mutate(aws_raw)
+    errors = errors_of(aws_raw)
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_aws_gpu_missing_from_region_lists_regions_that_offer_it(aws_raw: dict[str, Any]) -> None:
+    aws_raw["region"] = "af-south-1"
+    aws_raw.pop("zones")
+    aws_raw["nodePools"] = [{"name": "h100", "gpu": "h100", "gpusPerNode": 8, "maxNodes": 1}]
+    aws_raw["teams"] = []
+    (error,) = errors_of(aws_raw)
+    assert error.startswith(
+        "gpu-platform:region: 'af-south-1' does not offer p5.48xlarge (pool h100); regions that offer it:"
+    )
+    assert "us-east-1" in error
+
+
+def test_aws_explicit_instance_type_resolves(aws_raw: dict[str, Any]) -> None:
+    aws_raw["nodePools"][0] = {"name": "l4-spot", "instanceType": "g6.12xlarge", "maxNodes": 1}
+    config = parse(aws_raw)
+    from stacks.resolve import resolve_pools
+
+    (l4, _) = resolve_pools(config)
+    assert (l4.offering.gpu, l4.offering.gpus_per_node) == ("l4", 4)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda r: r.pop("project"),
+            "gpu-platform:project: '' is not a Google Cloud project id; required for cloud gcp",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(amiType="bottlerocket"),
+            "gpu-platform:nodePools[0].amiType: applies only to cloud aws",
+        ),
+        (
+            lambda r: r["nodePools"][1].update(gpusPerNode=3),
+            "gpu-platform:nodePools[1].gpu: no gcp offering with 3 x h100",
+        ),
+        (lambda r: r["nodePools"][0].update(machineType="n2-standard-4"), "gpu-platform:nodePools[0].machineType:"),
+        (
+            lambda r: r["cluster"].update(releaseChannel="NIGHTLY"),
+            'gpu-platform:cluster.releaseChannel: "NIGHTLY" is not allowed',
+        ),
+        (lambda r: r["cluster"].update(context="kind"), "gpu-platform:cluster.context: applies only to cloud existing"),
+    ],
+)
+def test_gcp_bad_specs(gcp_raw: dict[str, Any], mutate: Any, expected: str) -> None:
+    mutate(gcp_raw)
+    errors = errors_of(gcp_raw)
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_gcp_region_without_zone_data_is_named_as_such(gcp_raw: dict[str, Any]) -> None:
+    gcp_raw["region"] = "me-central2"
+    errors = errors_of(gcp_raw)
+    known = ", ".join(GCP_ZONE_REGIONS)
+    assert errors == [
+        f"gpu-platform:region: 'me-central2': the GPU catalog has no zone data for this region; known: {known}"
+    ]
+
+
+def test_gcp_zones_limited_to_those_offering_the_accelerator(gcp_raw: dict[str, Any]) -> None:
+    from components.catalog import gcp_zones
+    from stacks.resolve import resolve_pools
+
+    for rp in resolve_pools(parse(gcp_raw)):
+        assert rp.zones == gcp_zones(rp.offering.accelerator, "us-central1") != ()

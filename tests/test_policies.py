@@ -167,6 +167,16 @@ def test_pinned_versions_helm() -> None:
     assert "values.image.tag='latest' uses the floating tag" in pinned_versions.violations(release, values, {})[0]
 
 
+def test_pinned_versions_karpenter_ami_alias() -> None:
+    node_class = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+    pinned = {"spec": {"amiSelectorTerms": [{"alias": "al2023@v20250410"}]}}
+    assert pinned_versions.violations(node_class, pinned, {}) == []
+    floating = {"spec": {"amiSelectorTerms": [{"alias": "al2023@latest"}]}}
+    (message,) = pinned_versions.violations(node_class, floating, {})
+    assert "'al2023@latest' floats to every new AMI" in message
+    assert pinned_versions.violations(node_class, {}, {}) == []
+
+
 def test_pinned_versions_config_override() -> None:
     assert pinned_versions.violations(DEPLOYMENT, gpu_deployment(), {"requireDigest": True})
     assert pinned_versions.violations(DEPLOYMENT, gpu_deployment(image="a:edge"), {"floatingTags": ["edge"]})
@@ -214,7 +224,13 @@ def captured_with_bad_workload() -> Any:
 
 def test_grpc_run_reports_each_policy_on_the_resource(captured_with_bad_workload: Any) -> None:
     run = run_policies(captured_with_bad_workload.registrations, "policy-test", PACK)
-    assert run.policies == {"gpu-limits": "mandatory", "gpu-tolerations": "mandatory", "pinned-versions": "mandatory"}
+    assert run.policies == {
+        "gpu-limits": "mandatory",
+        "gpu-tolerations": "mandatory",
+        "pinned-versions": "mandatory",
+        "gpu-cloud-quota": "mandatory",
+        "gpu-cloud-quota-unknown": "advisory",
+    }
     by_policy = {v.policy: v for v in run.violations}
     assert set(by_policy) == {"gpu-limits", "gpu-tolerations", "pinned-versions"}
     urn = "urn:pulumi:policy-test::gpu-platform::kubernetes:apps/v1:Deployment::bad"

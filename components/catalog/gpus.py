@@ -73,6 +73,24 @@ GPUS: dict[str, Gpu] = {
             "blackwell",
             ("1g.23gb", "1g.45gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb"),
         ),
+        # B300 (AWS p6-b300): product name as nvidia-smi reports it on HGX B300 ("NVIDIA B300 SXM6 AC");
+        # memory is the per-GPU size AWS reports (nvidia-smi's figure not verified here); MIG profiles
+        # from the GPU Operator 25.10 release notes.
+        Gpu(
+            "b300",
+            "NVIDIA-B300-SXM6-AC",
+            275040,
+            "blackwell",
+            ("1g.34gb", "1g.67gb", "2g.67gb", "3g.135gb", "4g.135gb", "7g.269gb"),
+        ),
+        # RTX PRO 6000 Blackwell Server Edition (AWS g7e, GCP g4): up to 4 MIG instances.
+        Gpu(
+            "rtx-pro-6000",
+            "NVIDIA-RTX-PRO-6000-Blackwell-Server-Edition",
+            97887,
+            "blackwell",
+            ("1g.24gb", "2g.48gb", "4g.96gb"),
+        ),
     )
 }
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pulumi
 from google.protobuf import struct_pb2
+from pulumi.output import Unknown
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.stack import run_pulumi_func
@@ -66,16 +67,51 @@ def _plain(value: Any, reveal: bool = False) -> Any:
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         # The wire has only doubles; Kubernetes rejects `replicas: 2.0`.
         return int(value)
-    if value == rpc.UNKNOWN:
+    if isinstance(value, Unknown) or value == rpc.UNKNOWN:
+        # A value the cloud computes at apply time, unknown in a preview.
         return UNKNOWN_TEXT
     return value
 
 
+# Outputs the cloud computes that the program reads back (endpoints, CA data,
+# issuers, emails). Documentation-range values, derived from names only, so
+# plans stay deterministic and nothing looks like a real endpoint.
+_CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCm9mZmxpbmUtcGxhbgotLS0tLUVORCBDRVJUSUZJQ0FURS0tLS0tCg=="
+_COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
+    "aws:eks/cluster:Cluster": lambda name, i: {
+        "arn": f"arn:aws:eks:offline:123456789012:cluster/{i.get('name', name)}",
+        "endpoint": f"https://{i.get('name', name)}.eks.offline.example",
+        "certificateAuthority": {"data": _CA},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.offline.example/id/{i.get('name', name)}"}]}],
+        "vpcConfig": {**i.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{name}"},
+    },
+    "aws:iam/role:Role": lambda name, i: {"arn": f"arn:aws:iam::123456789012:role/{name}", "name": name},
+    "aws:kms/key:Key": lambda name, i: {"arn": f"arn:aws:kms:offline:123456789012:key/{name}", "keyId": name},
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda name, i: {"latestVersion": 1},
+    "aws:eks/nodeGroup:NodeGroup": lambda name, i: {"nodeGroupName": i.get("nodeGroupName", name)},
+    "aws:ec2/placementGroup:PlacementGroup": lambda name, i: {"name": name},
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda name, i: {
+        "arn": f"arn:aws:iam::123456789012:oidc-provider/{name}"
+    },
+    "gcp:container/cluster:Cluster": lambda name, i: {
+        "endpoint": "203.0.113.10",
+        "masterAuth": {"clusterCaCertificate": _CA},
+    },
+    "gcp:serviceaccount/account:Account": lambda name, i: {
+        "email": f"{i.get('accountId', name)}@{i.get('project', 'offline')}.iam.gserviceaccount.com"
+    },
+}
+
+
 class _Mocks(Mocks):
-    """Deterministic mocks: ids derive from names, outputs echo inputs."""
+    """Deterministic mocks: ids derive from names, outputs echo inputs plus what the cloud would compute."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        return f"{args.name}-id", dict(args.inputs)
+        computed = _COMPUTED.get(args.typ)
+        state = dict(args.inputs)
+        if computed is not None:
+            state.update(computed(args.name, state))
+        return f"{args.name}-id", state
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None

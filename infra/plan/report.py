@@ -6,7 +6,9 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stacks.model import PlatformConfig
+from components.catalog.quota import QuotaDraw, QuotaRow, gcp_global_draws, tally
+from stacks.model import Cloud, PlatformConfig
+from stacks.resolve import ResolvedPool, resolve_pools
 
 if TYPE_CHECKING:  # the CLI imports this module before the Pulumi runtime loads
     from infra.plan.engine import Capture
@@ -24,23 +26,48 @@ def _rel(path: Path | None) -> str | None:
         return str(path)
 
 
+def _draw(config: PlatformConfig, rp: ResolvedPool) -> QuotaDraw:
+    o = rp.offering
+    per_node = f"{o.quota_per_node} {o.quota_unit}"
+    detail = f"{rp.pool.max_nodes} x {o.instance_type} x {per_node}"
+    return QuotaDraw(config.cloud.value, config.region, rp.quota_family, rp.pool.name, rp.max_quota_use, detail)
+
+
 def pool_rows(config: PlatformConfig) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": p.name,
-            "gpu": p.gpu,
-            "gpusPerNode": p.gpus_per_node,
-            "minNodes": p.min_nodes,
-            "maxNodes": p.max_nodes,
-            "capacity": p.capacity.value,
-            "maxGpus": p.max_gpus,
-            "sharing": p.sharing.mode.value,
-            "sharingFactor": p.sharing.factor,
-            "maxSchedulableGpus": p.max_schedulable_gpus,
-            "simulated": p.simulated,
-        }
-        for p in config.node_pools
-    ]
+    resolved = {rp.pool.name: rp for rp in resolve_pools(config)} if config.cloud is not Cloud.EXISTING else {}
+    rows = []
+    for p in config.node_pools:
+        rp = resolved.get(p.name)
+        gpus_per_node = rp.offering.gpus_per_node if rp else p.gpus_per_node
+        max_gpus = p.max_nodes * gpus_per_node
+        rows.append(
+            {
+                "name": p.name,
+                "gpu": rp.offering.gpu if rp else p.gpu,
+                "instanceType": rp.offering.instance_type if rp else "",
+                "gpusPerNode": gpus_per_node,
+                "minNodes": p.min_nodes,
+                "maxNodes": p.max_nodes,
+                "capacity": p.capacity.value,
+                "maxGpus": max_gpus,
+                "sharing": p.sharing.mode.value,
+                "sharingFactor": p.sharing.factor,
+                "maxSchedulableGpus": max_gpus * p.sharing.factor,
+                "simulated": p.simulated,
+                "zones": list(rp.zones) if rp else [],
+                "quotaFamily": rp.quota_family if rp else "",
+                "maxQuotaUse": rp.max_quota_use if rp else 0,
+                "quotaUnit": rp.offering.quota_unit if rp else "",
+            }
+        )
+    return rows
+
+
+def quota_rows(config: PlatformConfig, quotas: dict[str, Any]) -> list[QuotaRow]:
+    if config.cloud is Cloud.EXISTING:
+        return []
+    draws = [_draw(config, rp) for rp in resolve_pools(config)]
+    return tally(draws + gcp_global_draws(draws), quotas)
 
 
 def build_summary(
@@ -52,6 +79,20 @@ def build_summary(
     policy_config_path: Path | None,
 ) -> dict[str, Any]:
     by_type = Counter(r.type for r in capture.registrations)
+    quotas = (policy_run.config.get("gpu-cloud-quota") or {}).get("quotas") or {}
+    quota_table = [
+        {
+            "cloud": r.cloud,
+            "region": r.region,
+            "family": r.family,
+            "unit": r.unit,
+            "plannedMax": r.total,
+            "quota": r.quota,
+            "headroom": r.headroom,
+            "pools": {d.pool: d.amount for d in r.draws},
+        }
+        for r in quota_rows(config, quotas)
+    ]
     by_policy: dict[str, dict[str, Any]] = {}
     for v in policy_run.violations:
         entry = by_policy.setdefault(v.policy, {"enforcementLevel": v.enforcement_level, "count": 0, "messages": []})
@@ -64,6 +105,7 @@ def build_summary(
         "resources": len(capture.registrations),
         "resourcesByType": dict(sorted(by_type.items())),
         "pools": pool_rows(config),
+        "quotas": quota_table,
         "outputs": capture.outputs,
         "secretOutputs": capture.secret_outputs,
         "policyConfig": _rel(policy_config_path),
@@ -92,6 +134,7 @@ def render_table(summary: dict[str, Any]) -> str:
         [
             p["name"],
             str(p["gpu"]),
+            p["instanceType"] or "-",
             str(p["gpusPerNode"]),
             f"{p['minNodes']}..{p['maxNodes']}",
             p["capacity"],
@@ -99,14 +142,29 @@ def render_table(summary: dict[str, Any]) -> str:
             p["sharing"] + (f" x{p['sharingFactor']}" if p["sharingFactor"] > 1 else ""),
             str(p["maxSchedulableGpus"]),
             "yes" if p["simulated"] else "",
+            f"{p['quotaFamily']} <= {p['maxQuotaUse']} {p['quotaUnit']}" if p["quotaFamily"] else "",
         ]
         for p in summary["pools"]
     ]
     lines.append("GPU capacity per pool")
-    lines += _table(
-        ["pool", "gpu", "gpus/node", "nodes", "capacity", "max gpus", "sharing", "schedulable", "simulated"], rows
-    )
+    headers = ["pool", "gpu", "type", "gpus/node", "nodes", "capacity", "max gpus", "sharing", "schedulable"]
+    lines += _table([*headers, "simulated", "quota draw"], rows)
     lines.append("")
+    if summary["quotas"]:
+        quota_lines = [
+            [
+                q["cloud"],
+                q["region"],
+                q["family"],
+                f"{q['plannedMax']} {q['unit']}",
+                "unknown" if q["quota"] is None else str(q["quota"]),
+                "-" if q["headroom"] is None else str(q["headroom"]),
+            ]
+            for q in summary["quotas"]
+        ]
+        lines.append("cloud GPU quotas")
+        lines += _table(["cloud", "region", "family", "planned max", "quota", "headroom"], quota_lines)
+        lines.append("")
     v = summary["violations"]
     lines.append(f"policy violations: {v['total']} ({v['mandatory']} mandatory)")
     for policy, entry in v["byPolicy"].items():

@@ -1,0 +1,244 @@
+"""Google Cloud GPUs: accelerator types, the machine types that carry them, quota metrics and zones.
+
+Pure data, no Pulumi, no Google SDK. The portable GPU name is a key of
+``components.catalog.gpus.GPUS``; the accelerator name is what GKE puts in
+``cloud.google.com/gke-accelerator`` and what ``guest_accelerators`` asks for.
+
+Sources (see ``docs/catalog.md``):
+
+- Machine type -> accelerator and count: cluster-toolkit's gpu-definition map
+  (``shared/reference/catalog/gcp/machine-type-accelerators.json``); checked by the tests.
+- vCPUs and memory: ``gcloud compute machine-types list`` as exported by
+  Cyclenerd/google-cloud-pricing-cost-calculator ``tools/machinetypes.csv`` (commit 16d0026),
+  cross-checked with skypilot-org/skypilot-catalog ``catalogs/v8/gcp/vms.csv`` (commit 006059e).
+  Google's "GB" here is GiB (the API's ``memoryMb`` is GB x 1024).
+- Quota metrics: ``shared/reference/catalog/gcp/accelerator-types-and-quota-metrics.csv`` and the
+  Compute v1 ``Quota.metric`` enum; names the enum lacks are listed in ``GCP_METRICS_NOT_IN_COMPUTE_API``.
+- Zones: per-zone machine/accelerator listings in skypilot-catalog ``catalogs/v8/gcp/vms.csv``
+  (commit 006059e), cross-checked per region with Cyclenerd ``tools/acceleratortyperegion.csv``
+  (commit ce9f341). Google's "GPU regions and zones" page itself was not reachable from here.
+
+Left out, for lack of a sourced fact or a portable GPU row: ``a4-highgpu-8g-lowmem`` (vCPUs and
+memory unsourced), ``a3-edgegpu-8g`` (not in the cluster-toolkit map), A4X (Arm Grace, GB200/GB300
+have no portable row), G4 (RTX PRO 6000; vCPUs and memory unsourced), V100/P100/P4 on N1 (previous
+generations, no portable row).
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GcpAccelerator:
+    """One Compute Engine accelerator type and the regional quota it draws on (counted in GPUs)."""
+
+    name: str
+    """Accelerator type, e.g. ``nvidia-l4`` (also the GKE ``cloud.google.com/gke-accelerator`` label)."""
+    gpu: str
+    """Portable GPU name (a key of ``GPUS``)."""
+    quota_metric: str
+    """Regional quota metric for on-demand (and reserved) capacity, e.g. ``NVIDIA_L4_GPUS``."""
+    spot_quota_metric: str
+    """Regional quota metric for Spot/preemptible (and DWS flex-start) capacity."""
+
+
+@dataclass(frozen=True)
+class GcpMachineType:
+    """A machine type with GPUs: fixed for accelerator-optimized series, a curated shape for N1 + T4."""
+
+    name: str
+    """Machine type, e.g. ``g2-standard-4``."""
+    accelerator: str
+    """Accelerator type attached (a key of ``GCP_ACCELERATORS``)."""
+    gpus: int
+    """GPUs per VM."""
+    vcpus: int
+    memory_mib: int
+    """VM memory in MiB."""
+
+
+_ACCELERATORS: tuple[GcpAccelerator, ...] = (
+    GcpAccelerator("nvidia-tesla-t4", "t4", "NVIDIA_T4_GPUS", "PREEMPTIBLE_NVIDIA_T4_GPUS"),
+    GcpAccelerator("nvidia-l4", "l4", "NVIDIA_L4_GPUS", "PREEMPTIBLE_NVIDIA_L4_GPUS"),
+    GcpAccelerator("nvidia-tesla-a100", "a100-40gb", "NVIDIA_A100_GPUS", "PREEMPTIBLE_NVIDIA_A100_GPUS"),
+    GcpAccelerator("nvidia-a100-80gb", "a100-80gb", "NVIDIA_A100_80GB_GPUS", "PREEMPTIBLE_NVIDIA_A100_80GB_GPUS"),
+    GcpAccelerator("nvidia-h100-80gb", "h100", "NVIDIA_H100_GPUS", "PREEMPTIBLE_NVIDIA_H100_GPUS"),
+    GcpAccelerator("nvidia-h100-mega-80gb", "h100", "NVIDIA_H100_MEGA_GPUS", "PREEMPTIBLE_NVIDIA_H100_MEGA_GPUS"),
+    GcpAccelerator("nvidia-h200-141gb", "h200", "NVIDIA_H200_GPUS", "PREEMPTIBLE_NVIDIA_H200_GPUS"),
+    GcpAccelerator("nvidia-b200", "b200", "NVIDIA_B200_GPUS", "PREEMPTIBLE_NVIDIA_B200_GPUS"),
+)
+
+GCP_ACCELERATORS: dict[str, GcpAccelerator] = {a.name: a for a in _ACCELERATORS}
+"""Accelerator types the platform uses, by name."""
+
+GCP_METRICS_NOT_IN_COMPUTE_API: frozenset[str] = frozenset(
+    {
+        "NVIDIA_H100_GPUS",
+        "NVIDIA_H100_MEGA_GPUS",
+        "PREEMPTIBLE_NVIDIA_H100_MEGA_GPUS",
+        "NVIDIA_H200_GPUS",
+        "PREEMPTIBLE_NVIDIA_H200_GPUS",
+        "NVIDIA_B200_GPUS",
+        "PREEMPTIBLE_NVIDIA_B200_GPUS",
+    }
+)
+"""Quota metrics above that the Compute v1 ``Quota.metric`` enum does not list: ``regions.get`` does not
+report them; newer GPUs are governed through the Cloud Quotas API (a per-GPU-family quota). Check them
+in the console or with ``gcloud beta quotas info list``."""
+
+_GB = 1024
+"""MiB per Google "GB" of machine memory."""
+
+# N1 + T4: N1 is a general-purpose series that takes attached GPUs in many shapes. The catalog models
+# one fixed shape per machine type (about 4-8 vCPUs per T4, like AWS g4dn), so a machine type name
+# alone says how many GPUs a node has, lookups are unambiguous and quota math per node is fixed.
+# Google's limits for T4 on N1 (1 GPU: up to 48 vCPUs; 2: 48; 4: 96) admit all four shapes.
+_MACHINE_TYPES: tuple[GcpMachineType, ...] = (
+    GcpMachineType("n1-standard-4", "nvidia-tesla-t4", 1, 4, 15 * _GB),
+    GcpMachineType("n1-standard-8", "nvidia-tesla-t4", 1, 8, 30 * _GB),
+    GcpMachineType("n1-standard-16", "nvidia-tesla-t4", 2, 16, 60 * _GB),
+    GcpMachineType("n1-standard-32", "nvidia-tesla-t4", 4, 32, 120 * _GB),
+    GcpMachineType("g2-standard-4", "nvidia-l4", 1, 4, 16 * _GB),
+    GcpMachineType("g2-standard-8", "nvidia-l4", 1, 8, 32 * _GB),
+    GcpMachineType("g2-standard-12", "nvidia-l4", 1, 12, 48 * _GB),
+    GcpMachineType("g2-standard-16", "nvidia-l4", 1, 16, 64 * _GB),
+    GcpMachineType("g2-standard-24", "nvidia-l4", 2, 24, 96 * _GB),
+    GcpMachineType("g2-standard-32", "nvidia-l4", 1, 32, 128 * _GB),
+    GcpMachineType("g2-standard-48", "nvidia-l4", 4, 48, 192 * _GB),
+    GcpMachineType("g2-standard-96", "nvidia-l4", 8, 96, 384 * _GB),
+    GcpMachineType("a2-highgpu-1g", "nvidia-tesla-a100", 1, 12, 85 * _GB),
+    GcpMachineType("a2-highgpu-2g", "nvidia-tesla-a100", 2, 24, 170 * _GB),
+    GcpMachineType("a2-highgpu-4g", "nvidia-tesla-a100", 4, 48, 340 * _GB),
+    GcpMachineType("a2-highgpu-8g", "nvidia-tesla-a100", 8, 96, 680 * _GB),
+    GcpMachineType("a2-megagpu-16g", "nvidia-tesla-a100", 16, 96, 1360 * _GB),
+    GcpMachineType("a2-ultragpu-1g", "nvidia-a100-80gb", 1, 12, 170 * _GB),
+    GcpMachineType("a2-ultragpu-2g", "nvidia-a100-80gb", 2, 24, 340 * _GB),
+    GcpMachineType("a2-ultragpu-4g", "nvidia-a100-80gb", 4, 48, 680 * _GB),
+    GcpMachineType("a2-ultragpu-8g", "nvidia-a100-80gb", 8, 96, 1360 * _GB),
+    # a3-highgpu-1g/2g/4g: reportedly offered only as Spot or flex-start, not on-demand (unverified here).
+    GcpMachineType("a3-highgpu-1g", "nvidia-h100-80gb", 1, 26, 234 * _GB),
+    GcpMachineType("a3-highgpu-2g", "nvidia-h100-80gb", 2, 52, 468 * _GB),
+    GcpMachineType("a3-highgpu-4g", "nvidia-h100-80gb", 4, 104, 936 * _GB),
+    GcpMachineType("a3-highgpu-8g", "nvidia-h100-80gb", 8, 208, 1872 * _GB),
+    GcpMachineType("a3-megagpu-8g", "nvidia-h100-mega-80gb", 8, 208, 1872 * _GB),
+    GcpMachineType("a3-ultragpu-8g", "nvidia-h200-141gb", 8, 224, 2952 * _GB),
+    GcpMachineType("a4-highgpu-8g", "nvidia-b200", 8, 224, 3968 * _GB),
+)
+
+GCP_MACHINE_TYPES: dict[str, GcpMachineType] = {m.name: m for m in _MACHINE_TYPES}
+"""Machine types with NVIDIA GPUs the platform can run, by name."""
+
+GCP_EXCLUDED: dict[str, str] = {
+    "a4-highgpu-8g-lowmem": "vCPUs and memory not sourced yet; use a4-highgpu-8g",
+    "a3-edgegpu-8g": "A3 Edge is not in the catalog; use a3-highgpu-8g",
+    "a3-edgegpu-8g-nolssd": "A3 Edge is not in the catalog; use a3-highgpu-8g",
+    "a3-ultragpu-8g-nolssd": "not in the catalog yet; use a3-ultragpu-8g",
+    "a4x-highgpu-4g": "A4X runs on Arm (Grace) with NVIDIA GB200, which has no portable GPU row",
+    "a4x-highgpu-4g-nolssd": "A4X runs on Arm (Grace) with NVIDIA GB200, which has no portable GPU row",
+    "a4x-maxgpu-4g-metal": "A4X Max runs on Arm (Grace) with NVIDIA GB300, which has no portable GPU row",
+    "a4x-maxgpu-4g-metal-nolssd": "A4X Max runs on Arm (Grace) with NVIDIA GB300, which has no portable GPU row",
+    **{
+        f"g4-standard-{n}": "G4 (RTX PRO 6000): vCPUs and memory not sourced yet" for n in (6, 12, 24, 48, 96, 192, 384)
+    },
+}
+"""GPU machine types Google offers that the catalog leaves out on purpose, with why."""
+
+GCP_ZONE_REGIONS: tuple[str, ...] = (
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-east5",
+    "us-west1",
+    "us-west4",
+    "europe-west1",
+    "europe-west4",
+    "asia-southeast1",
+    "asia-northeast1",
+)
+"""Regions ``GCP_ACCELERATOR_ZONES`` covers. Outside them the catalog does not know GPU zones: an empty
+answer from ``gcp_zones`` means "not offered" only for these regions."""
+
+# accelerator -> region -> zones offering it; a region left out offers none of that accelerator.
+# For accelerator-optimized series: the union over the series' machine types (they agree in these regions).
+GCP_ACCELERATOR_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
+    "nvidia-tesla-t4": {
+        "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"),
+        "us-east1": ("us-east1-b", "us-east1-c", "us-east1-d"),
+        "us-east4": ("us-east4-a", "us-east4-b", "us-east4-c"),
+        "us-west1": ("us-west1-a", "us-west1-b"),
+        "us-west4": ("us-west4-a", "us-west4-b"),
+        "europe-west1": ("europe-west1-b", "europe-west1-c", "europe-west1-d"),
+        "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
+        "asia-southeast1": ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"),
+        "asia-northeast1": ("asia-northeast1-a", "asia-northeast1-c"),
+    },
+    "nvidia-l4": {
+        "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c"),
+        "us-east1": ("us-east1-b", "us-east1-c", "us-east1-d"),
+        "us-east4": ("us-east4-a", "us-east4-c"),
+        "us-west1": ("us-west1-a", "us-west1-b", "us-west1-c"),
+        "us-west4": ("us-west4-a", "us-west4-c"),
+        "europe-west1": ("europe-west1-b", "europe-west1-c"),
+        "europe-west4": ("europe-west4-a", "europe-west4-b", "europe-west4-c"),
+        "asia-southeast1": ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"),
+        "asia-northeast1": ("asia-northeast1-a", "asia-northeast1-b", "asia-northeast1-c"),
+    },
+    "nvidia-tesla-a100": {
+        "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"),
+        "us-east1": ("us-east1-b",),
+        "us-west1": ("us-west1-b",),
+        "us-west4": ("us-west4-b",),
+        "europe-west4": ("europe-west4-a", "europe-west4-b"),
+        "asia-southeast1": ("asia-southeast1-a", "asia-southeast1-b", "asia-southeast1-c"),
+        "asia-northeast1": ("asia-northeast1-a", "asia-northeast1-c"),
+    },
+    "nvidia-a100-80gb": {
+        "us-central1": ("us-central1-a", "us-central1-c"),
+        "us-east4": ("us-east4-c",),
+        "us-east5": ("us-east5-a", "us-east5-b"),
+        "europe-west4": ("europe-west4-a",),
+        "asia-southeast1": ("asia-southeast1-c",),
+    },
+    "nvidia-h100-80gb": {
+        "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c"),
+        "us-east4": ("us-east4-a", "us-east4-b", "us-east4-c"),
+        "us-east5": ("us-east5-a",),
+        "us-west1": ("us-west1-a", "us-west1-b"),
+        "us-west4": ("us-west4-a",),
+        "europe-west1": ("europe-west1-b", "europe-west1-c"),
+        "europe-west4": ("europe-west4-b", "europe-west4-c"),
+        "asia-southeast1": ("asia-southeast1-b", "asia-southeast1-c"),
+        "asia-northeast1": ("asia-northeast1-b",),
+    },
+    "nvidia-h100-mega-80gb": {
+        "us-central1": ("us-central1-a", "us-central1-b", "us-central1-c"),
+        "us-east4": ("us-east4-a", "us-east4-b", "us-east4-c"),
+        "us-east5": ("us-east5-a",),
+        "us-west1": ("us-west1-a", "us-west1-b"),
+        "us-west4": ("us-west4-a",),
+        "europe-west1": ("europe-west1-b", "europe-west1-c"),
+        "europe-west4": ("europe-west4-b", "europe-west4-c"),
+        "asia-southeast1": ("asia-southeast1-b", "asia-southeast1-c"),
+        "asia-northeast1": ("asia-northeast1-b",),
+    },
+    "nvidia-h200-141gb": {
+        "us-central1": ("us-central1-b",),
+        "us-east4": ("us-east4-b",),
+        "us-east5": ("us-east5-a",),
+        "us-west1": ("us-west1-c",),
+        "europe-west1": ("europe-west1-b",),
+        "europe-west4": ("europe-west4-a",),
+    },
+    "nvidia-b200": {
+        "us-central1": ("us-central1-b",),
+        "us-east1": ("us-east1-b",),
+        "us-east4": ("us-east4-b",),
+        "europe-west4": ("europe-west4-b",),
+        "asia-southeast1": ("asia-southeast1-b",),
+        "asia-northeast1": ("asia-northeast1-b",),
+    },
+}
+
+
+def gcp_zones(accelerator: str, region: str) -> tuple[str, ...]:
+    """Zones of ``region`` offering ``accelerator``; () when none do or the catalog does not know."""
+    return GCP_ACCELERATOR_ZONES.get(accelerator, {}).get(region, ())

@@ -1,0 +1,206 @@
+"""An EKS cluster for GPU workloads: encrypted secrets, IRSA, access entries, a system node group.
+
+The control plane's API endpoint is private unless CIDRs are allowed
+explicitly; Kubernetes secrets are envelope-encrypted with a customer-managed
+KMS key; authentication uses EKS access entries (API mode), not the aws-auth
+ConfigMap.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+NODE_POLICIES = (
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+)
+LOG_TYPES = ("api", "audit", "authenticator")
+
+
+@dataclass(frozen=True)
+class EksClusterArgs:
+    name: str
+    """EKS cluster name."""
+    region: str
+    kubernetes_version: str
+    """Pinned Kubernetes minor version, e.g. ``1.33``."""
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    """Subnets of the control plane ENIs and of the system nodes."""
+    public_endpoint_cidrs: Sequence[str] = ()
+    """CIDRs allowed on the public endpoint; empty: private endpoint only."""
+    admins: Sequence[str] = ()
+    """IAM role/user ARNs granted cluster admin; empty: the identity that creates the cluster."""
+    system_instance_type: str = "m6i.large"
+    system_min_nodes: int = 2
+    system_max_nodes: int = 4
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _assume_role(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        }
+    )
+
+
+def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that authenticates with ``aws eks get-token`` (no static credentials)."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+            "users": [
+                {
+                    "name": name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": [
+                                "eks",
+                                "get-token",
+                                "--cluster-name",
+                                name,
+                                "--region",
+                                region,
+                                "--output",
+                                "json",
+                            ],
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+class EksCluster(pulumi.ComponentResource):
+    cluster_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    """Secret."""
+    node_role_arn: pulumi.Output[str]
+    node_role_name: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:EksCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cluster = self._create_control_plane(name, args, child)
+        self._create_access(name, args, cluster, child)
+        node_role = self._create_node_role(name, child)
+        # Managed node groups get their access entries from EKS itself (API mode).
+        aws.eks.NodeGroup(
+            f"{name}-system",
+            cluster_name=cluster.name,
+            node_group_name="system",
+            node_role_arn=node_role.arn,
+            subnet_ids=list(args.private_subnet_ids),
+            ami_type="AL2023_x86_64_STANDARD",
+            instance_types=[args.system_instance_type],
+            capacity_type="ON_DEMAND",
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                desired_size=args.system_min_nodes, min_size=args.system_min_nodes, max_size=args.system_max_nodes
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            labels={"gpu-platform.io/role": "system"},
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+        )
+        self.cluster_name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
+        self.node_role_arn = node_role.arn
+        self.node_role_name = node_role.name
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
+                lambda v: kubeconfig(v[0], v[1], v[2], args.region)
+            )
+        )
+        self.register_outputs(
+            {"clusterName": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig}
+        )
+
+    def _create_control_plane(self, name: str, args: EksClusterArgs, child: pulumi.ResourceOptions) -> aws.eks.Cluster:
+        role = aws.iam.Role(f"{name}-cluster", assume_role_policy=_assume_role("eks.amazonaws.com"), opts=child)
+        attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-cluster", role=role.name, policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy", opts=child
+        )
+        # A customer-managed key with rotation: secrets stay readable only through this key's policy.
+        key = aws.kms.Key(
+            f"{name}-secrets",
+            description=f"EKS secrets encryption for {args.name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        aws.kms.Alias(f"{name}-secrets", name=f"alias/{args.name}-eks-secrets", target_key_id=key.key_id, opts=child)
+        public = bool(args.public_endpoint_cidrs)
+        cluster = aws.eks.Cluster(
+            f"{name}-cluster",
+            name=args.name,
+            version=args.kubernetes_version,
+            role_arn=role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=list(args.private_subnet_ids),
+                endpoint_private_access=True,
+                endpoint_public_access=public,
+                public_access_cidrs=list(args.public_endpoint_cidrs) if public else None,
+            ),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API",
+                bootstrap_cluster_creator_admin_permissions=not args.admins,
+            ),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn), resources=["secrets"]
+            ),
+            enabled_cluster_log_types=list(LOG_TYPES),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
+        )
+        # IRSA: workloads assume IAM roles through the cluster's OIDC issuer.
+        issuer = cluster.identities[0].oidcs[0].issuer
+        oidc = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc", url=issuer, client_id_lists=["sts.amazonaws.com"], tags=args.tags, opts=child
+        )
+        self.oidc_provider_arn = oidc.arn
+        self.oidc_issuer = issuer
+        return cluster
+
+    def _create_access(
+        self, name: str, args: EksClusterArgs, cluster: aws.eks.Cluster, child: pulumi.ResourceOptions
+    ) -> None:
+        for i, principal in enumerate(args.admins):
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{i}", cluster_name=cluster.name, principal_arn=principal, type="STANDARD", opts=child
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{i}",
+                cluster_name=cluster.name,
+                principal_arn=principal,
+                policy_arn=ADMIN_POLICY,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+            )
+
+    def _create_node_role(self, name: str, child: pulumi.ResourceOptions) -> aws.iam.Role:
+        role = aws.iam.Role(f"{name}-nodes", assume_role_policy=_assume_role("ec2.amazonaws.com"), opts=child)
+        for policy in NODE_POLICIES:
+            aws.iam.RolePolicyAttachment(
+                f"{name}-nodes-{policy.rsplit('/', 1)[-1]}", role=role.name, policy_arn=policy, opts=child
+            )
+        return role

@@ -1,0 +1,112 @@
+"""One GPU pool on GKE: a node pool with guest accelerators and its own service account.
+
+GKE installs the NVIDIA driver (``gpu_driver_installation_config``), runs the
+device plugin itself and taints GPU nodes ``nvidia.com/gpu=present:NoSchedule``;
+sharing is a property of the accelerator (``gpu_sharing_config``).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.gke_cluster import node_service_account
+from components.pool_spec import GPU_TAINT, PoolSpec, SharingMode
+
+TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+SHARING_STRATEGIES = {SharingMode.TIME_SLICING: "TIME_SHARING", SharingMode.MPS: "MPS"}
+
+
+@dataclass(frozen=True)
+class GkeGpuPoolArgs:
+    pool: PoolSpec
+    project: str
+    region: str
+    cluster_id: pulumi.Input[str]
+    cluster_name: str
+    machine_type: str
+    accelerator: str
+    """GKE accelerator type, e.g. ``nvidia-l4``."""
+    zones: Sequence[str]
+    """Node locations: zones of the region that offer the accelerator."""
+    spot: bool = False
+    min_nodes: int = 0
+    disk_size_gib: int = 200
+    driver_version: str = "DEFAULT"
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def service_account_id(cluster: str, pool: str) -> str:
+    """6-30 characters, starts with a letter: GCP's service-account id rule."""
+    return f"{cluster[:10]}-{pool}"[:30].rstrip("-")
+
+
+class GkeGpuPool(pulumi.ComponentResource):
+    node_pool_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GkeGpuPoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:GkeGpuPool", name, None, opts)
+        pool = args.pool
+        account = node_service_account(
+            self,
+            f"{name}-sa",
+            service_account_id(args.cluster_name, pool.name),
+            args.project,
+            f"GKE GPU pool {pool.name}",
+        )
+        sharing = None
+        if pool.sharing.mode in SHARING_STRATEGIES:
+            sharing = gcp.container.NodePoolNodeConfigGuestAcceleratorGpuSharingConfigArgs(
+                gpu_sharing_strategy=SHARING_STRATEGIES[pool.sharing.mode],
+                max_shared_clients_per_gpu=pool.sharing.replicas,
+            )
+        node_pool = gcp.container.NodePool(
+            f"{name}-nodes",
+            name=pool.name,
+            project=args.project,
+            cluster=args.cluster_id,
+            location=args.region,
+            node_locations=list(args.zones),
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                total_min_node_count=args.min_nodes, total_max_node_count=pool.max_nodes, location_policy="ANY"
+            ),
+            initial_node_count=0,
+            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            node_config=gcp.container.NodePoolNodeConfigArgs(
+                machine_type=args.machine_type,
+                guest_accelerators=[
+                    gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+                        type=args.accelerator,
+                        count=pool.gpus_per_node,
+                        gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+                            gpu_driver_version=args.driver_version
+                        ),
+                        gpu_sharing_config=sharing,
+                    )
+                ],
+                spot=args.spot,
+                disk_size_gb=args.disk_size_gib,
+                disk_type="pd-ssd",
+                image_type="COS_CONTAINERD",
+                service_account=account.email,
+                oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
+                    mode="GKE_METADATA"
+                ),
+                shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
+                labels=pool.node_labels(device_plugin=False),
+                # GKE adds the GPU taint itself; declaring it again would fight GKE on every update.
+                taints=[
+                    gcp.container.NodePoolNodeConfigTaintArgs(key=t.key, value=t.value, effect=TAINT_EFFECTS[t.effect])
+                    for t in pool.taints
+                    if t != GPU_TAINT
+                ],
+                resource_labels=args.labels,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
+        )
+        self.node_pool_name = node_pool.name
+        self.register_outputs({"nodePoolName": self.node_pool_name})

@@ -1,0 +1,297 @@
+"""Karpenter on EKS: the controller (IRSA role, interruption queue, pinned chart) and one
+``NodePool`` + ``EC2NodeClass`` per GPU pool that uses ``provisioner: karpenter``.
+
+A NodePool's limits are derived from the pool's spec (max nodes x GPUs and
+vCPUs), so the cloud-quota policy can bound what Karpenter may launch.
+"""
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components import labels as L
+from components.pool_spec import PoolSpec
+from components.versions import KARPENTER, KARPENTER_AMI_ALIAS
+
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "karpenter"
+REGION_ANNOTATION = "gpu-platform.io/region"
+# EventBridge events Karpenter handles: spot interruptions, rebalance hints, health events, state changes.
+INTERRUPTION_EVENTS: dict[str, dict[str, Any]] = {
+    "scheduled-change": {"source": ["aws.health"], "detail-type": ["AWS Health Event"]},
+    "spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
+    "rebalance": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"]},
+    "state-change": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
+}
+
+
+@dataclass(frozen=True)
+class KarpenterPool:
+    pool: PoolSpec
+    instance_type: str
+    vcpus: int
+    """vCPUs per node: the NodePool's cpu limit is max nodes x vCPUs."""
+    capacity: str = "on-demand"
+    disk_size_gib: int = 200
+
+
+@dataclass(frozen=True)
+class KarpenterArgs:
+    cluster_name: pulumi.Input[str]
+    region: str
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    node_role_arn: pulumi.Input[str]
+    node_role_name: pulumi.Input[str]
+    pools: Sequence[KarpenterPool] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def controller_policy(cluster_arn: str, node_role_arn: str, queue_arn: str, region: str) -> str:
+    """The controller's IAM policy (after Karpenter's getting-started CloudFormation), scoped where it can be."""
+    statements = [
+        {
+            "Sid": "Describe",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeAvailabilityZones",
+                "ec2:DescribeCapacityReservations",
+                "ec2:DescribeImages",
+                "ec2:DescribeInstances",
+                "ec2:DescribeInstanceTypeOfferings",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DescribeLaunchTemplates",
+                "ec2:DescribePlacementGroups",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSpotPriceHistory",
+                "ec2:DescribeSubnets",
+                "pricing:GetProducts",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "Launch",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateFleet", "ec2:RunInstances", "ec2:CreateLaunchTemplate", "ec2:CreateTags"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "TerminateOwnNodes",
+            "Effect": "Allow",
+            "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+            "Resource": "*",
+            "Condition": {"StringLike": {"ec2:ResourceTag/karpenter.sh/nodepool": "*"}},
+        },
+        {
+            "Sid": "AmiParameters",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": f"arn:aws:ssm:{region}::parameter/aws/service/*",
+        },
+        {"Sid": "PassNodeRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": node_role_arn},
+        {
+            "Sid": "InstanceProfiles",
+            "Effect": "Allow",
+            "Action": [
+                "iam:AddRoleToInstanceProfile",
+                "iam:CreateInstanceProfile",
+                "iam:DeleteInstanceProfile",
+                "iam:GetInstanceProfile",
+                "iam:ListInstanceProfiles",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:TagInstanceProfile",
+            ],
+            "Resource": "*",
+        },
+        {"Sid": "Cluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": cluster_arn},
+        {
+            "Sid": "Interruptions",
+            "Effect": "Allow",
+            "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+            "Resource": queue_arn,
+        },
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def irsa_trust(provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
+    host = issuer.removeprefix("https://")
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                            f"{host}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def node_pool_spec(kp: KarpenterPool, node_class: str) -> dict[str, Any]:
+    pool = kp.pool
+    return {
+        "template": {
+            "metadata": {"labels": pool.node_labels()},
+            "spec": {
+                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": node_class},
+                "requirements": [
+                    {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": [kp.instance_type]},
+                    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": [kp.capacity]},
+                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                ],
+                "taints": [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints],
+                "expireAfter": "720h",
+            },
+        },
+        # The pool's ceiling, as a managed node group's maxSize would be.
+        "limits": {"cpu": str(pool.max_nodes * kp.vcpus), L.GPU_RESOURCE: str(pool.max_gpus)},
+        "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"},
+    }
+
+
+def node_class_spec(kp: KarpenterPool, cluster_name: str, node_role_name: str) -> dict[str, Any]:
+    return {
+        "role": node_role_name,
+        "amiSelectorTerms": [{"alias": KARPENTER_AMI_ALIAS}],
+        "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": cluster_name}}],
+        "securityGroupSelectorTerms": [{"tags": {"aws:eks:cluster-name": cluster_name}}],
+        "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 2},
+        "blockDeviceMappings": [
+            {
+                "deviceName": "/dev/xvda",
+                "ebs": {"volumeSize": f"{kp.disk_size_gib}Gi", "volumeType": "gp3", "encrypted": True},
+            }
+        ],
+    }
+
+
+def _node_class_spec_for(kp: KarpenterPool) -> Callable[[list[Any]], dict[str, Any]]:
+    return lambda names: node_class_spec(kp, names[0], names[1])
+
+
+class Karpenter(pulumi.ComponentResource):
+    """Needs ``providers={"aws": ..., "kubernetes": ...}`` in its options."""
+
+    def __init__(self, name: str, args: KarpenterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:Karpenter", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        queue = aws.sqs.Queue(
+            f"{name}-interruptions",
+            message_retention_seconds=300,
+            sqs_managed_sse_enabled=True,
+            tags=args.tags,
+            opts=child,
+        )
+        aws.sqs.QueuePolicy(
+            f"{name}-interruptions",
+            queue_url=queue.url,
+            policy=queue.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+                                "Action": "sqs:SendMessage",
+                                "Resource": arn,
+                            }
+                        ],
+                    },
+                    sort_keys=True,
+                )
+            ),
+            opts=child,
+        )
+        for event, pattern in INTERRUPTION_EVENTS.items():
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-{event}", event_pattern=json.dumps(pattern, sort_keys=True), tags=args.tags, opts=child
+            )
+            aws.cloudwatch.EventTarget(f"{name}-{event}", rule=rule.name, arn=queue.arn, opts=child)
+        cluster_arn = pulumi.Output.concat("arn:aws:eks:", args.region, ":*:cluster/", args.cluster_name)
+        role = aws.iam.Role(
+            f"{name}-controller",
+            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
+                lambda v: irsa_trust(v[0], v[1], NAMESPACE, SERVICE_ACCOUNT)
+            ),
+            tags=args.tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-controller",
+            role=role.id,
+            policy=pulumi.Output.all(cluster_arn, args.node_role_arn, queue.arn).apply(
+                lambda v: controller_policy(v[0], v[1], v[2], args.region)
+            ),
+            opts=child,
+        )
+        # Karpenter's nodes are not in a managed node group: they join through an EC2_LINUX access entry.
+        aws.eks.AccessEntry(
+            f"{name}-nodes",
+            cluster_name=args.cluster_name,
+            principal_arn=args.node_role_arn,
+            type="EC2_LINUX",
+            opts=child,
+        )
+        release = k8s.helm.v3.Release(
+            f"{name}-controller",
+            k8s.helm.v3.ReleaseArgs(
+                name="karpenter",
+                chart=KARPENTER.chart,
+                version=KARPENTER.version,
+                namespace=NAMESPACE,
+                values={
+                    "settings": {"clusterName": args.cluster_name, "interruptionQueue": queue.name},
+                    "serviceAccount": {
+                        "name": SERVICE_ACCOUNT,
+                        "annotations": {"eks.amazonaws.com/role-arn": role.arn},
+                    },
+                    # Never on a node Karpenter itself manages.
+                    "nodeSelector": {"gpu-platform.io/role": "system"},
+                    "replicas": 2,
+                },
+                atomic=True,
+                cleanup_on_fail=True,
+                max_history=5,
+            ),
+            opts=child,
+        )
+        for kp in args.pools:
+            node_class_name = kp.pool.name
+            node_class = k8s.apiextensions.CustomResource(
+                f"{name}-{kp.pool.name}-nodeclass",
+                api_version="karpenter.k8s.aws/v1",
+                kind="EC2NodeClass",
+                metadata={"name": node_class_name, "labels": {L.POOL_LABEL: kp.pool.name}},
+                spec=pulumi.Output.all(args.cluster_name, args.node_role_name).apply(_node_class_spec_for(kp)),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
+            )
+            k8s.apiextensions.CustomResource(
+                f"{name}-{kp.pool.name}-nodepool",
+                api_version="karpenter.sh/v1",
+                kind="NodePool",
+                metadata={
+                    "name": kp.pool.name,
+                    "labels": {L.POOL_LABEL: kp.pool.name},
+                    # The quota policy reads the region from here (a NodePool has no region of its own).
+                    "annotations": {REGION_ANNOTATION: args.region},
+                },
+                spec=node_pool_spec(kp, node_class_name),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[node_class]),
+            )
+        self.register_outputs({})

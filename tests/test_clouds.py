@@ -1,0 +1,278 @@
+"""EKS and GKE layers under the mock engine: what each cloud stack registers, with which inputs."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from components.catalog import AWS_INSTANCE_TYPES
+from tests.conftest import by_type, stack_raw
+
+
+@pytest.fixture
+def aws_raw() -> dict[str, Any]:
+    return copy.deepcopy(stack_raw("aws-dev"))
+
+
+@pytest.fixture
+def gcp_raw() -> dict[str, Any]:
+    return copy.deepcopy(stack_raw("gcp-dev"))
+
+
+def one(capture: Any, type_: str, name: str | None = None) -> dict[str, Any]:
+    regs = [r for r in by_type(capture, type_) if name is None or r.name == name]
+    assert len(regs) == 1, [r.name for r in regs]
+    return regs[0].inputs()
+
+
+def node_group(capture: Any, pool: str) -> dict[str, Any]:
+    return one(capture, "aws:eks/nodeGroup:NodeGroup", f"pool-{pool}-nodes")
+
+
+# ---------------------------------------------------------------- AWS
+
+
+def test_aws_network_private_nodes_public_only_for_load_balancers(aws_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(aws_raw)
+    subnets = [r.inputs() for r in by_type(capture, "aws:ec2/subnet:Subnet")]
+    private = [s for s in subnets if s["tags"].get("kubernetes.io/role/internal-elb") == "1"]
+    public = [s for s in subnets if s["tags"].get("kubernetes.io/role/elb") == "1"]
+    assert sorted(s["availabilityZone"] for s in private) == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert len(public) == 3 and not any(s["mapPublicIpOnLaunch"] for s in public)
+    assert len(by_type(capture, "aws:ec2/natGateway:NatGateway")) == 1  # singleNatGateway default
+
+
+def test_aws_nat_gateway_per_zone(aws_raw: dict[str, Any], plan: Any) -> None:
+    aws_raw["cluster"]["singleNatGateway"] = False
+    assert len(by_type(plan(aws_raw), "aws:ec2/natGateway:NatGateway")) == 3
+
+
+def test_eks_cluster_is_pinned_private_encrypted(aws_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(aws_raw)
+    cluster = one(capture, "aws:eks/cluster:Cluster")
+    assert cluster["version"] == "1.33" and cluster["name"] == "gpu-dev"
+    vpc = cluster["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True
+    assert vpc["endpointPublicAccess"] is True and vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert cluster["encryptionConfig"]["resources"] == ["secrets"]
+    assert cluster["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
+    (key,) = by_type(capture, "aws:kms/key:Key")
+    assert key.protect and key.inputs()["enableKeyRotation"] is True
+    assert one(capture, "aws:iam/openIdConnectProvider:OpenIdConnectProvider")["clientIdLists"] == ["sts.amazonaws.com"]
+    entry = one(capture, "aws:eks/accessEntry:AccessEntry", "gpu-dev-admin-0")
+    assert entry["principalArn"] == "arn:aws:iam::123456789012:role/platform-admins"
+    policy = one(capture, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    assert policy["policyArn"].endswith("AmazonEKSClusterAdminPolicy") and policy["accessScope"] == {"type": "cluster"}
+
+
+def test_eks_private_endpoint_and_creator_admin_by_default(aws_raw: dict[str, Any], plan: Any) -> None:
+    del aws_raw["cluster"]["publicEndpointCidrs"], aws_raw["cluster"]["admins"]
+    capture = plan(aws_raw)
+    cluster = one(capture, "aws:eks/cluster:Cluster")
+    assert cluster["vpcConfig"]["endpointPublicAccess"] is False and "publicAccessCidrs" not in cluster["vpcConfig"]
+    assert cluster["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is True
+    assert [e.inputs()["type"] for e in by_type(capture, "aws:eks/accessEntry:AccessEntry")] == ["EC2_LINUX"]
+
+
+def test_eks_gpu_node_groups(aws_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(aws_raw)
+    spot = node_group(capture, "l4-spot")
+    assert spot["instanceTypes"] == ["g6.xlarge"] and spot["capacityType"] == "SPOT"
+    assert spot["amiType"] == "AL2023_x86_64_NVIDIA"
+    assert spot["scalingConfig"] == {"desiredSize": 0, "minSize": 0, "maxSize": 8}
+    assert spot["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
+    assert spot["labels"]["gpu-platform.io/pool"] == "l4-spot"
+    assert spot["labels"]["nvidia.com/device-plugin.config"] == "l4-spot"
+    assert one(capture, "aws:eks/nodeGroup:NodeGroup", "gpu-dev-system")["amiType"] == "AL2023_x86_64_STANDARD"
+    reg = next(r for r in by_type(capture, "aws:eks/nodeGroup:NodeGroup") if r.name == "pool-l4-spot-nodes")
+    assert reg.ignore_changes == ["scalingConfig.desiredSize"]
+
+
+def test_launch_template_requires_imdsv2_and_encrypts(aws_raw: dict[str, Any], plan: Any) -> None:
+    template = one(plan(aws_raw), "aws:ec2/launchTemplate:LaunchTemplate", "pool-l4-spot-template")
+    assert template["metadataOptions"]["httpTokens"] == "required"
+    (disk,) = template["blockDeviceMappings"]
+    assert disk["deviceName"] == "/dev/xvda"
+    assert disk["ebs"] == {"volumeSize": 200, "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true"}
+    assert "networkInterfaces" not in template and "placement" not in template
+
+
+def test_bottlerocket_pool(aws_raw: dict[str, Any], plan: Any) -> None:
+    aws_raw["nodePools"][0]["amiType"] = "bottlerocket"
+    capture = plan(aws_raw)
+    assert node_group(capture, "l4-spot")["amiType"] == "BOTTLEROCKET_x86_64_NVIDIA"
+    template = one(capture, "aws:ec2/launchTemplate:LaunchTemplate", "pool-l4-spot-template")
+    assert template["blockDeviceMappings"][0]["deviceName"] == "/dev/xvdb"  # the data volume
+
+
+def test_efa_pool_gets_every_interface_and_a_placement_group(plan: Any) -> None:
+    capture = plan(copy.deepcopy(stack_raw("aws-train")))
+    template = one(capture, "aws:ec2/launchTemplate:LaunchTemplate", "pool-h100-efa-template")
+    interfaces = template["networkInterfaces"]
+    assert len(interfaces) == AWS_INSTANCE_TYPES["p5.48xlarge"].max_efa_interfaces > 0
+    assert {i["interfaceType"] for i in interfaces} == {"efa"}
+    assert [i["networkCardIndex"] for i in interfaces] == list(range(len(interfaces)))
+    assert interfaces[0]["deviceIndex"] == 0 and {i["deviceIndex"] for i in interfaces[1:]} <= {1}
+    assert one(capture, "aws:ec2/placementGroup:PlacementGroup")["strategy"] == "cluster"
+    assert len(node_group(capture, "h100-efa")["subnetIds"]) == 1  # a cluster placement group is one zone
+    assert node_group(capture, "h100-efa")["instanceTypes"] == ["p5.48xlarge"]
+
+
+def test_aws_outputs_and_kubernetes_provider_from_kubeconfig(aws_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(aws_raw)
+    assert capture.outputs["kubeconfig"] == "[secret]" and "kubeconfig" in capture.secret_outputs
+    assert capture.outputs["clusterName"] == "gpu-dev"
+    assert capture.outputs["endpoint"].startswith("https://")
+    assert capture.outputs["gpuCapacity"]["l4-spot"] == {
+        "gpu": "l4",
+        "gpusPerNode": 1,
+        "instanceType": "g6.xlarge",
+        "maxGpus": 8,
+        "maxSchedulableGpus": 8,
+    }
+    (provider,) = by_type(capture, "pulumi:providers:kubernetes")
+    assert provider.inputs()["kubeconfig"] == "[secret]"
+    kubeconfig = json.loads(provider.inputs_revealed()["kubeconfig"])
+    assert kubeconfig["users"][0]["user"]["exec"]["args"][:4] == ["eks", "get-token", "--cluster-name", "gpu-dev"]
+    k8s = [r for r in capture.registrations if r.custom and r.type.startswith("kubernetes:")]
+    assert k8s and {r.provider.rsplit("::", 1)[0] for r in k8s} == {provider.urn}
+    aws_resources = [r for r in capture.registrations if r.custom and r.type.startswith("aws:")]
+    (aws_provider,) = by_type(capture, "pulumi:providers:aws")
+    assert {r.provider.rsplit("::", 1)[0] for r in aws_resources} == {aws_provider.urn}
+    assert aws_provider.inputs()["region"] == "us-east-1"
+
+
+def test_aws_installs_device_plugin_with_sharing_configs(aws_raw: dict[str, Any], plan: Any) -> None:
+    aws_raw["nodePools"][1]["sharing"] = {"mode": "time-slicing", "replicas": 4}
+    capture = plan(aws_raw)
+    charts = {r.inputs()["chart"] for r in by_type(capture, "kubernetes:helm.sh/v3:Release")}
+    assert charts == {"nvidia-device-plugin", "oci://public.ecr.aws/karpenter/karpenter"}
+    data = one(capture, "kubernetes:core/v1:ConfigMap")["data"]
+    assert sorted(data) == ["a10g", "default", "l4-spot"] and "replicas: 4" in data["a10g"]
+    assert capture.outputs["gpuCapacity"]["a10g"]["maxSchedulableGpus"] == 16
+
+
+# ---------------------------------------------------------------- GCP
+
+
+def test_gke_cluster_private_vpc_native_workload_identity(gcp_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(gcp_raw)
+    cluster = one(capture, "gcp:container/cluster:Cluster")
+    assert cluster["removeDefaultNodePool"] is True and cluster["location"] == "us-central1"
+    assert cluster["privateClusterConfig"]["enablePrivateNodes"] is True
+    assert cluster["privateClusterConfig"]["enablePrivateEndpoint"] is True  # no public CIDRs configured
+    assert cluster["workloadIdentityConfig"] == {"workloadPool": "gpu-platform-dev.svc.id.goog"}
+    assert cluster["releaseChannel"] == {"channel": "REGULAR"} and cluster["minMasterVersion"] == "1.33"
+    assert cluster["enableShieldedNodes"] is True and cluster["deletionProtection"] is True
+    assert cluster["ipAllocationPolicy"] == {
+        "clusterSecondaryRangeName": "pods",
+        "servicesSecondaryRangeName": "services",
+    }
+    network = one(capture, "gcp:compute/network:Network")
+    assert network["autoCreateSubnetworks"] is False
+    subnet = one(capture, "gcp:compute/subnetwork:Subnetwork")
+    assert {r["rangeName"] for r in subnet["secondaryIpRanges"]} == {"pods", "services"}
+    assert one(capture, "gcp:compute/routerNat:RouterNat")["natIpAllocateOption"] == "AUTO_ONLY"
+
+
+def test_gke_gpu_node_pools(gcp_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(gcp_raw)
+    pools = {r.inputs()["name"]: r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool")}
+    assert set(pools) == {"system", "l4-spot", "h100"}
+    l4 = pools["l4-spot"]
+    (acc,) = l4["nodeConfig"]["guestAccelerators"]
+    assert acc == {"type": "nvidia-l4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}
+    assert l4["nodeConfig"]["spot"] is True and l4["nodeConfig"]["machineType"] == "g2-standard-4"
+    assert l4["autoscaling"]["totalMaxNodeCount"] == 8 and l4["autoscaling"]["totalMinNodeCount"] == 0
+    assert l4["nodeLocations"] and all(z.startswith("us-central1-") for z in l4["nodeLocations"])
+    assert "taints" not in l4["nodeConfig"] or l4["nodeConfig"]["taints"] == []  # GKE taints GPU nodes itself
+    assert "nvidia.com/device-plugin.config" not in l4["nodeConfig"]["labels"]
+    h100 = pools["h100"]["nodeConfig"]
+    assert h100["machineType"] == "a3-highgpu-8g" and h100["guestAccelerators"][0]["count"] == 8
+    assert h100["spot"] is False
+    assert h100["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
+
+
+def test_gke_pools_have_dedicated_least_privilege_service_accounts(gcp_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(gcp_raw)
+    accounts = {r.inputs()["accountId"] for r in by_type(capture, "gcp:serviceaccount/account:Account")}
+    assert accounts == {"gpu-dev-system", "gpu-dev-l4-spot", "gpu-dev-h100"}
+    roles = {
+        (m.name.split("-sa-")[0], m.inputs()["role"]) for m in by_type(capture, "gcp:projects/iAMMember:IAMMember")
+    }
+    assert ("pool-h100", "roles/logging.logWriter") in roles
+    assert not any("admin" in role or "editor" in role for _, role in roles)
+    pools = {r.inputs()["name"]: r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool")}
+    assert pools["h100"]["nodeConfig"]["serviceAccount"] == "gpu-dev-h100@gpu-platform-dev.iam.gserviceaccount.com"
+
+
+def test_gke_sharing_goes_to_the_node_pool_not_a_device_plugin(gcp_raw: dict[str, Any], plan: Any) -> None:
+    gcp_raw["nodePools"][0]["sharing"] = {"mode": "time-slicing", "replicas": 4}
+    capture = plan(gcp_raw)
+    pool = next(
+        r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool") if r.inputs()["name"] == "l4-spot"
+    )
+    sharing = pool["nodeConfig"]["guestAccelerators"][0]["gpuSharingConfig"]
+    assert sharing == {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 4}
+    assert by_type(capture, "kubernetes:helm.sh/v3:Release") == []  # GKE runs the device plugin itself
+    assert capture.outputs["gpuCapacity"]["l4-spot"]["maxSchedulableGpus"] == 32
+
+
+def test_gcp_outputs(gcp_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(gcp_raw)
+    assert capture.secret_outputs == ["kubeconfig"]
+    (provider,) = by_type(capture, "pulumi:providers:gcp")
+    assert provider.inputs()["project"] == "gpu-platform-dev" and provider.inputs()["region"] == "us-central1"
+    assert "pulumi:providers:aws" not in {r.type for r in capture.registrations}
+
+
+def test_karpenter_pool_gets_nodepool_and_nodeclass_with_derived_limits(aws_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(aws_raw)
+    assert "pool-a10g-nodes" not in {r.name for r in by_type(capture, "aws:eks/nodeGroup:NodeGroup")}
+    node_pool = one(capture, "kubernetes:karpenter.sh/v1:NodePool")
+    assert node_pool["metadata"]["annotations"] == {"gpu-platform.io/region": "us-east-1"}
+    spec = node_pool["spec"]
+    assert spec["limits"] == {"cpu": "16", "nvidia.com/gpu": "4"}  # 4 nodes x g5.xlarge (4 vCPUs, 1 GPU)
+    requirements = {r["key"]: r["values"] for r in spec["template"]["spec"]["requirements"]}
+    assert requirements["node.kubernetes.io/instance-type"] == ["g5.xlarge"]
+    assert requirements["karpenter.sh/capacity-type"] == ["on-demand"]
+    assert spec["template"]["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
+    assert spec["template"]["metadata"]["labels"]["gpu-platform.io/pool"] == "a10g"
+    node_class = one(capture, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")["spec"]
+    assert node_class["amiSelectorTerms"] == [{"alias": "al2023@v20250410"}]  # pinned, never @latest
+    assert node_class["metadataOptions"]["httpTokens"] == "required"
+    assert node_class["blockDeviceMappings"][0]["ebs"]["encrypted"] is True
+    assert node_class["subnetSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": "gpu-dev"}}]
+
+
+def test_karpenter_controller_is_pinned_with_irsa_and_interruption_queue(aws_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(aws_raw)
+    (release,) = [
+        r.inputs() for r in by_type(capture, "kubernetes:helm.sh/v3:Release") if "karpenter" in r.inputs()["chart"]
+    ]
+    assert (release["chart"], release["version"], release["namespace"]) == (
+        "oci://public.ecr.aws/karpenter/karpenter",
+        "1.14.1",
+        "kube-system",
+    )
+    assert release["values"]["settings"]["clusterName"] == "gpu-dev"
+    role = one(capture, "aws:iam/role:Role", "karpenter-controller")
+    trust = json.loads(role["assumeRolePolicy"])["Statement"][0]
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert "system:serviceaccount:kube-system:karpenter" in json.dumps(trust["Condition"])
+    rules = {
+        json.loads(r.inputs()["eventPattern"])["detail-type"][0]
+        for r in by_type(capture, "aws:cloudwatch/eventRule:EventRule")
+    }
+    assert "EC2 Spot Instance Interruption Warning" in rules and len(rules) == 4
+
+
+def test_no_karpenter_unless_enabled(aws_raw: dict[str, Any], plan: Any) -> None:
+    aws_raw["cluster"]["karpenter"] = False
+    aws_raw["nodePools"][1].pop("provisioner")
+    capture = plan(aws_raw)
+    assert by_type(capture, "kubernetes:karpenter.sh/v1:NodePool") == []
+    assert node_group(capture, "a10g")["capacityType"] == "ON_DEMAND"
