@@ -3,6 +3,7 @@
 
     python3 tasks.py plan [infra.plan args]   offline plan of a stack (default: local)
     python3 tasks.py test [pytest args]       lint, type-check, architecture contracts, tests
+    python3 tasks.py catalog [args]           GPU offerings per cloud (python -m infra.catalog)
 
 Needs only Python 3.11+. The virtualenv is .venv (the one Pulumi.yaml names); it is
 reinstalled when requirements.txt or pyproject.toml change.
@@ -69,7 +70,11 @@ def test(argv: list[str]) -> int:
     return run("-m", "pytest", *argv)
 
 
-COMMANDS = {"plan": plan, "test": test}
+def catalog(argv: list[str]) -> int:
+    return run("-m", "infra.catalog", *argv)
+
+
+COMMANDS = {"plan": plan, "test": test, "catalog": catalog}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -140,7 +140,7 @@ CLOUD_SDKS = {"existing": set(), "aws": {"pulumi_aws"}, "gcp": {"pulumi_gcp"}}
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_stacks_import_only_their_cloud_sdk(stack: str) -> None:
+def test_example_stack_plans_clean_importing_only_its_cloud_sdk(stack: str) -> None:
     cloud = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]["gpu-platform:cloud"]
     code = (
         "import sys; from infra.plan.__main__ import main; rc = main(['--stack', %r, '--json']);"
@@ -148,8 +148,14 @@ def test_stacks_import_only_their_cloud_sdk(stack: str) -> None:
         "print('CLOUD-SDKS', sdks, file=sys.stderr); sys.exit(rc)" % stack
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
     assert f"CLOUD-SDKS {sorted(CLOUD_SDKS[cloud])}" in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["violations"]["total"] == 0
+    if cloud != "existing":
+        # Every cloud example ships the quota config it fits in, and uses it by default.
+        assert summary["policyConfig"] == f"stacks/policy-config.{stack}.json"
+        assert summary["quotas"] and all(q["quota"] is not None and q["headroom"] >= 0 for q in summary["quotas"])
 
 
 def test_config_errors_found_before_heavy_imports(tmp_path: Path) -> None:
