@@ -136,7 +136,9 @@ def _pool_offerings(c: PlatformConfig) -> Iterable[Issue]:
             yield _key("region"), f"{c.region!r} does not offer {what} (pool {pool.name}){also}"
             continue
         for zone in pool.zones:
-            if zone not in offered:
+            if c.zones and zone not in c.zones:
+                yield _key(f"{at}.zones"), f"{zone!r} is not one of the stack's zones; allowed: {', '.join(c.zones)}"
+            elif zone not in offered:
                 yield _key(f"{at}.zones"), f"{zone!r} does not offer {what}; zones that do: {', '.join(offered)}"
         if c.zones and not pool.zones and not set(c.zones) & set(offered):
             yield (

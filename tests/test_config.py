@@ -261,8 +261,12 @@ def gcp_raw() -> dict[str, Any]:
             "gpu-platform:nodePools[1].efa: g5.xlarge does not support EFA; allowed: false",
         ),
         (
-            lambda r: r["nodePools"][0].update(zones=["us-east-1z"]),
+            lambda r: (r.pop("zones"), r["nodePools"][0].update(zones=["us-east-1z"])),
             "gpu-platform:nodePools[0].zones: 'us-east-1z' does not offer g6.xlarge; zones that do:",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(zones=["us-east-1d"]),
+            "gpu-platform:nodePools[0].zones: 'us-east-1d' is not one of the stack's zones; allowed: us-east-1a, us-east-1b, us-east-1c",
         ),
         (
             lambda r: r.update(region="moon-1"),
