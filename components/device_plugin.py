@@ -26,12 +26,16 @@ _SHARING_KEY: dict[SharingMode, str] = {
 
 def plugin_config(pool: PoolSpec | None) -> dict[str, Any]:
     """The v1 config file for one pool (``None``: the default config, no sharing)."""
-    config: dict[str, Any] = {"version": "v1", "flags": {"migStrategy": "none"}}
+    mig = pool.sharing.mig if pool is not None else None
+    config: dict[str, Any] = {"version": "v1", "flags": {"migStrategy": mig.strategy if mig else "none"}}
     if pool is None or pool.sharing.mode is SharingMode.NONE:
         return config
+    # Shared resources are what the node advertises before sharing: whole GPUs,
+    # or (mixed MIG) one resource per profile.
+    names = [f"nvidia.com/mig-{p}" for p, _ in mig.layout] if mig and mig.strategy == "mixed" else [L.GPU_RESOURCE]
     sharing: dict[str, Any] = {
         "renameByDefault": pool.sharing.rename_by_default,
-        "resources": [{"name": L.GPU_RESOURCE, "replicas": pool.sharing.replicas}],
+        "resources": [{"name": name, "replicas": pool.sharing.replicas} for name in names],
     }
     if pool.sharing.mode is SharingMode.TIME_SLICING:
         sharing["failRequestsGreaterThanOne"] = pool.sharing.fail_requests_greater_than_one
@@ -82,18 +86,19 @@ def tolerations(pools: Sequence[PoolSpec]) -> list[Toleration]:
 
 
 def affinity() -> dict[str, Any]:
-    """The chart's default GPU-node affinity, minus nodes whose GPUs fake-gpu-operator simulates.
+    """The chart's default GPU-node affinity, minus simulated nodes and nodes with their own device plugin.
 
     Terms are ORed, expressions inside a term ANDed: every term gets the exclusion.
     """
     not_simulated = {"key": L.SIMULATED_POOL_LABEL, "operator": "DoesNotExist"}
+    not_external = {"key": L.EXTERNAL_DEVICE_PLUGIN_LABEL, "operator": "DoesNotExist"}
     gpu_node_markers = [
         {"key": "feature.node.kubernetes.io/pci-10de.present", "operator": "In", "values": ["true"]},
         {"key": "feature.node.kubernetes.io/cpu-model.vendor_id", "operator": "In", "values": ["NVIDIA"]},
         {"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]},
         {"key": L.POOL_LABEL, "operator": "Exists"},
     ]
-    terms = [{"matchExpressions": [marker, not_simulated]} for marker in gpu_node_markers]
+    terms = [{"matchExpressions": [marker, not_simulated, not_external]} for marker in gpu_node_markers]
     return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
 
 

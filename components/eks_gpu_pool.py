@@ -6,13 +6,14 @@ images, and, for EFA pools, attaches every EFA interface the instance supports
 inside a cluster placement group.
 """
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
-from components.pool_spec import PoolSpec
+from components.pool_spec import PoolSpec, SharingMode
 
 # Node image -> (EKS AMI type, device of the volume that holds images). A table, not an if-chain:
 # Bottlerocket keeps its OS on /dev/xvda and containers on the data volume /dev/xvdb.
@@ -42,6 +43,10 @@ class EksGpuPoolArgs:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+def _base64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
 def efa_interfaces(count: int) -> list[aws.ec2.LaunchTemplateNetworkInterfaceArgs]:
     """One EFA interface per network card; the first is the primary (device index 0)."""
     return [
@@ -53,6 +58,27 @@ def efa_interfaces(count: int) -> list[aws.ec2.LaunchTemplateNetworkInterfaceArg
         )
         for card in range(count)
     ]
+
+
+def bottlerocket_settings(pool: PoolSpec) -> str | None:
+    """Bottlerocket user data (TOML) for GPU sharing: its own NVIDIA device plugin reads these settings.
+
+    Bottlerocket NVIDIA nodes run a device plugin of their own, so sharing is a
+    node setting there rather than a config of ours (only time-slicing; the
+    config checks refuse MPS and MIG on Bottlerocket).
+    """
+    if pool.sharing.mode is not SharingMode.TIME_SLICING:
+        return None
+    ts = pool.sharing
+    return (
+        "[settings.kubelet-device-plugins.nvidia]\n"
+        'device-sharing-strategy = "time-slicing"\n'
+        "\n"
+        "[settings.kubelet-device-plugins.nvidia.time-slicing]\n"
+        f"replicas = {ts.replicas}\n"
+        f"rename-by-default = {str(ts.rename_by_default).lower()}\n"
+        f"fail-requests-greater-than-one = {str(ts.fail_requests_greater_than_one).lower()}\n"
+    )
 
 
 class EksGpuPool(pulumi.ComponentResource):
@@ -92,6 +118,9 @@ class EksGpuPool(pulumi.ComponentResource):
                 aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type="instance", tags=args.tags),
                 aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type="volume", tags=args.tags),
             ],
+            user_data=_base64(settings)
+            if args.ami == "bottlerocket" and (settings := bottlerocket_settings(pool))
+            else None,
             update_default_version=True,
             tags=args.tags,
             opts=child,

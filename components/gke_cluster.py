@@ -39,6 +39,8 @@ class GkeClusterArgs:
     system_machine_type: str = "e2-standard-4"
     system_min_nodes: int = 2
     system_max_nodes: int = 4
+    dcgm_metrics: bool = True
+    """Collect NVIDIA DCGM GPU metrics with GKE's managed Prometheus."""
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -173,6 +175,13 @@ class GkeCluster(pulumi.ComponentResource):
                 ]
             ),
             enable_shielded_nodes=True,
+            # GKE runs the DCGM exporter itself when asked (with managed Prometheus).
+            monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
+                enable_components=["SYSTEM_COMPONENTS", "DCGM"],
+                managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
+            )
+            if args.dcgm_metrics
+            else None,
             deletion_protection=True,
             resource_labels=args.labels,
             opts=child,

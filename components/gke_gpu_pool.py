@@ -83,6 +83,8 @@ class GkeGpuPool(pulumi.ComponentResource):
                             gpu_driver_version=args.driver_version
                         ),
                         gpu_sharing_config=sharing,
+                        # GKE partitions every GPU of the node into instances of one MIG profile.
+                        gpu_partition_size=pool.sharing.mig.layout[0][0] if pool.sharing.mig else None,
                     )
                 ],
                 spot=args.spot,

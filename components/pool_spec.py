@@ -1,7 +1,9 @@
 """What GPU components need to know about a node pool: a small, cloud-neutral spec.
 
-The stack config model maps onto these types (``infra/layers.py``); components
-never see the config model itself. Pure data, no Pulumi.
+The stack config model maps onto these types (``stacks/resolve.py``); components
+never see the config model itself. Pure data, no Pulumi. Capacity after sharing
+and the resource names a pool advertises are computed here, once, for the
+program, the config checks, the queues and the plan summary.
 """
 
 from collections.abc import Mapping
@@ -10,6 +12,7 @@ from enum import StrEnum
 
 from components import labels as L
 from components.catalog import GPUS, Gpu
+from components.catalog.gpus import mig_max_instances
 
 
 class SharingMode(StrEnum):
@@ -19,12 +22,32 @@ class SharingMode(StrEnum):
 
 
 @dataclass(frozen=True)
+class MigSpec:
+    strategy: str
+    """``single`` or ``mixed``."""
+    layout: tuple[tuple[str, int], ...]
+    """Per GPU: (profile, count), sorted by profile."""
+
+    @property
+    def name_suffix(self) -> str:
+        return "-".join(f"{n}x{p}" for p, n in self.layout)
+
+
+def mig_layout(gpu: str, profile: str | None, layout: Mapping[str, int] | None) -> tuple[tuple[str, int], ...]:
+    """A uniform profile becomes ``{profile: as many as fit}``; a layout is taken as given."""
+    if profile is not None:
+        return ((profile, mig_max_instances(GPUS[gpu], profile)),)
+    return tuple(sorted((layout or {}).items()))
+
+
+@dataclass(frozen=True)
 class SharingSpec:
     mode: SharingMode = SharingMode.NONE
     replicas: int = 1
-    """Pods per physical GPU (1 when not shared)."""
+    """Pods per physical GPU (or per MIG slice) (1 when not shared)."""
     rename_by_default: bool = False
     fail_requests_greater_than_one: bool = True
+    mig: MigSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +72,11 @@ class PoolSpec:
     """Extra node labels from config."""
     extra_taints: tuple[TaintSpec, ...] = ()
     simulated: bool = False
+    external_device_plugin: bool = False
+    """The node image ships its own device plugin (Bottlerocket NVIDIA): ours must not run there."""
+    cpus_per_node: int = 0
+    """vCPUs per node (catalog on clouds, config or a per-GPU default on existing clusters)."""
+    memory_gib_per_node: int = 0
 
     @property
     def gpu_info(self) -> Gpu:
@@ -62,6 +90,11 @@ class PoolSpec:
     @property
     def device_plugin_config(self) -> str:
         """Name of this pool's entry in the device-plugin ConfigMap."""
+        return self.name
+
+    @property
+    def mig_config(self) -> str:
+        """Name of this pool's entry in the MIG manager ConfigMap."""
         return self.name
 
     def node_labels(self, device_plugin: bool = True) -> dict[str, str]:
@@ -80,14 +113,31 @@ class PoolSpec:
         )
         if self.simulated:
             out[L.SIMULATED_POOL_LABEL] = self.name
+        elif self.external_device_plugin:
+            out[L.EXTERNAL_DEVICE_PLUGIN_LABEL] = "true"
         elif device_plugin:
             out[L.DEVICE_PLUGIN_CONFIG_LABEL] = self.device_plugin_config
+            if self.sharing.mig is not None:
+                out[L.MIG_CONFIG_LABEL] = self.mig_config
         return out
 
     @property
     def max_gpus(self) -> int:
+        """Physical GPUs at maximum scale."""
         return self.max_nodes * self.gpus_per_node
+
+    def resources(self) -> dict[str, int]:
+        """Extended resources the pool advertises at maximum scale, after MIG and sharing."""
+        shared = ".shared" if self.sharing.mode is not SharingMode.NONE and self.sharing.rename_by_default else ""
+        mig = self.sharing.mig
+        per_gpu: list[tuple[str, int]] = [(L.GPU_RESOURCE, 1)]
+        if mig is not None and mig.strategy == "mixed":
+            per_gpu = [(f"nvidia.com/mig-{profile}", n) for profile, n in mig.layout]
+        elif mig is not None:
+            per_gpu = [(L.GPU_RESOURCE, sum(n for _, n in mig.layout))]
+        return {f"{name}{shared}": self.max_gpus * n * self.sharing.replicas for name, n in per_gpu}
 
     @property
     def max_schedulable_gpus(self) -> int:
-        return self.max_gpus * self.sharing.replicas
+        """All GPU units (GPUs, MIG slices, shared replicas) the pool advertises at maximum scale."""
+        return sum(self.resources().values())

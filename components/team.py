@@ -1,6 +1,6 @@
-"""A team's home in the cluster: its namespace (GPU queues and quotas join it later)."""
+"""A team's home in the cluster: its namespace and the GPU ResourceQuota that backs its queue."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,6 +16,8 @@ class TeamSpaceArgs:
     """Team name."""
     namespace: str
     """Namespace of the team's workloads."""
+    gpu_limits: dict[str, str] = field(default_factory=dict)
+    """ResourceQuota hard limits on GPU requests (``requests.nvidia.com/gpu`` ...); empty: no quota object."""
 
 
 class TeamSpace(pulumi.ComponentResource):
@@ -38,5 +40,15 @@ class TeamSpace(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        if args.gpu_limits:
+            # A backstop under Kueue: pods that bypass the queue still cannot exceed the team's GPUs.
+            k8s.core.v1.ResourceQuota(
+                f"{name}-gpu-quota",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name="gpu-quota", namespace=ns.metadata.name, labels={L.MANAGED_BY_LABEL: L.MANAGED_BY}
+                ),
+                spec=k8s.core.v1.ResourceQuotaSpecArgs(hard=args.gpu_limits),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.namespace = ns.metadata.name
         self.register_outputs({"namespace": self.namespace})

@@ -25,3 +25,9 @@ FAKE_GPU_OPERATOR = ChartPin("oci://ghcr.io/run-ai/fake-gpu-operator/fake-gpu-op
 KARPENTER = ChartPin("oci://public.ecr.aws/karpenter/karpenter", "1.14.1")
 # EKS-optimized AL2023 AMI release that Karpenter nodes boot; pinned, never "@latest" (Karpenter's own advice).
 KARPENTER_AMI_ALIAS = "al2023@v20250410"
+# NVIDIA GPU Operator (stack: gpu-operator), NVIDIA/gpu-operator v26.7.0.
+GPU_OPERATOR = ChartPin("gpu-operator", "v26.7.0", "https://helm.ngc.nvidia.com/nvidia")
+# NVIDIA DCGM exporter (stack: device-plugin), NVIDIA/dcgm-exporter 4.5.3-4.8.2 (chart 4.8.2).
+DCGM_EXPORTER = ChartPin("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts")
+# Kueue GPU queues, kubernetes-sigs/kueue v0.19.2 (OCI only).
+KUEUE = ChartPin("oci://registry.k8s.io/kueue/charts/kueue", "0.19.2")

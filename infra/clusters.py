@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import ExistingCluster, ExistingClusterArgs
 from stacks.model import Cloud, PlatformConfig, Provisioner
-from stacks.resolve import ResolvedPool
+from stacks.resolve import ResolvedPool, resolved_spec
 
 MANAGED_BY = {"managed-by": "pulumi", "platform": "gpu-platform"}
 
@@ -52,7 +52,6 @@ def aws(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
     from components.aws_network import AwsNetwork, AwsNetworkArgs
     from components.eks_cluster import EksCluster, EksClusterArgs
     from components.eks_gpu_pool import EksGpuPool, EksGpuPoolArgs
-    from infra.pool_specs import pool_spec
 
     c = config.cluster
     tags = {**MANAGED_BY, "gpu-platform.io/cluster": c.name}
@@ -89,7 +88,7 @@ def aws(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
         EksGpuPool(
             f"pool-{pool.name}",
             EksGpuPoolArgs(
-                pool=pool_spec(pool, rp.offering.gpu, rp.offering.gpus_per_node),
+                pool=resolved_spec(rp),
                 cluster_name=eks.cluster_name,
                 node_role_arn=eks.node_role_arn,
                 subnet_ids=[network.private_subnet_ids[z] for z in pool_zones],
@@ -110,7 +109,6 @@ def aws(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
 
 def _karpenter(config: PlatformConfig, pools: list[ResolvedPool], eks: Any, opts: pulumi.ResourceOptions) -> None:
     from components.karpenter import Karpenter, KarpenterArgs, KarpenterPool
-    from infra.pool_specs import pool_spec
 
     Karpenter(
         "karpenter",
@@ -123,7 +121,7 @@ def _karpenter(config: PlatformConfig, pools: list[ResolvedPool], eks: Any, opts
             node_role_name=eks.node_role_name,
             pools=[
                 KarpenterPool(
-                    pool=pool_spec(rp.pool, rp.offering.gpu, rp.offering.gpus_per_node),
+                    pool=resolved_spec(rp),
                     instance_type=rp.offering.instance_type,
                     vcpus=rp.offering.vcpus,
                     capacity=rp.pool.capacity.value,
@@ -149,7 +147,6 @@ def gcp(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
 
     from components.gke_cluster import GkeCluster, GkeClusterArgs
     from components.gke_gpu_pool import GkeGpuPool, GkeGpuPoolArgs
-    from infra.pool_specs import pool_spec
 
     c = config.cluster
     labels = {"managed-by": "pulumi", "platform": "gpu-platform", "cluster": c.name}
@@ -166,6 +163,7 @@ def gcp(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
             network_cidr=c.network_cidr,
             public_endpoint_cidrs=tuple(c.public_endpoint_cidrs),
             system_machine_type=c.system_pool.machine_type,
+            dcgm_metrics=config.gpu_software.dcgm.enabled,
             system_min_nodes=c.system_pool.min_nodes,
             system_max_nodes=c.system_pool.max_nodes,
         ),
@@ -176,7 +174,7 @@ def gcp(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
         GkeGpuPool(
             f"pool-{pool.name}",
             GkeGpuPoolArgs(
-                pool=pool_spec(pool, rp.offering.gpu, rp.offering.gpus_per_node),
+                pool=resolved_spec(rp),
                 project=config.project,
                 region=config.region,
                 cluster_id=gke.cluster_id,

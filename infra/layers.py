@@ -10,19 +10,35 @@ from typing import Any
 import pulumi
 
 from components.existing_pool import ExistingNodePool, ExistingNodePoolArgs
+from components.gpu_queues import GpuQueues, GpuQueuesArgs, TeamQueue, namespace_gpu_limits
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.pool_spec import PoolSpec
 from components.team import TeamSpace, TeamSpaceArgs
 from infra.clusters import BUILDERS
-from infra.pool_specs import pool_spec
-from stacks.model import Cloud, PlatformConfig
-from stacks.resolve import ResolvedPool, resolve_pools
+from stacks.model import Cloud, GpuStack, PlatformConfig
+from stacks.resolve import pool_specs, resolve_pools
 
 
-def _specs(config: PlatformConfig, resolved: list[ResolvedPool]) -> list[PoolSpec]:
-    if config.cloud is Cloud.EXISTING:
-        return [pool_spec(p, p.gpu or "", p.gpus_per_node) for p in config.node_pools]
-    return [pool_spec(rp.pool, rp.offering.gpu, rp.offering.gpus_per_node) for rp in resolved]
+# What runs where: GKE brings its own device plugin and driver; elsewhere the config chooses.
+def gpu_stack(config: PlatformConfig) -> str:
+    if config.cloud is Cloud.GCP or not config.gpu_software.device_plugin.enabled:
+        return "none" if config.gpu_software.stack is GpuStack.DEVICE_PLUGIN else config.gpu_software.stack.value
+    return config.gpu_software.stack.value
+
+
+def gpu_software_args(config: PlatformConfig, specs: list[PoolSpec]) -> GpuSoftwareArgs:
+    software = config.gpu_software
+    return GpuSoftwareArgs(
+        namespace=software.namespace,
+        pools=specs,
+        stack=gpu_stack(config),
+        gpu_feature_discovery=software.device_plugin.gpu_feature_discovery,
+        dcgm=software.dcgm.enabled,
+        service_monitor=software.dcgm.service_monitor,
+        operator_driver=software.gpu_operator.driver,
+        operator_toolkit=software.gpu_operator.toolkit,
+        fake_gpus=software.fake_gpus.enabled,
+    )
 
 
 def build(config: PlatformConfig) -> dict[str, Any]:
@@ -30,29 +46,36 @@ def build(config: PlatformConfig) -> dict[str, Any]:
     resolved = resolve_pools(config) if config.cloud is not Cloud.EXISTING else []
     cluster = BUILDERS[config.cloud](config, resolved)
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
-    specs = _specs(config, resolved)
+    specs = pool_specs(config)
     for spec, pool in zip(specs, config.node_pools, strict=True):
         if pool.nodes:
             ExistingNodePool(f"pool-{spec.name}", ExistingNodePoolArgs(pool=spec, nodes=tuple(pool.nodes)), k8s_opts)
-    software = config.gpu_software
-    gpu = GpuSoftware(
-        "gpu-software",
-        GpuSoftwareArgs(
-            namespace=software.namespace,
-            pools=specs,
-            # GKE installs drivers and runs its own device plugin.
-            device_plugin=software.device_plugin.enabled and config.cloud is not Cloud.GCP,
-            gpu_feature_discovery=software.device_plugin.gpu_feature_discovery,
-            fake_gpus=software.fake_gpus.enabled,
-        ),
-        k8s_opts,
-    )
+    gpu = GpuSoftware("gpu-software", gpu_software_args(config, specs), k8s_opts)
+    team_queues = [
+        TeamQueue(team.name, team.namespace_name, dict(team.gpu_quota), team.can_borrow) for team in config.teams
+    ]
+    queues = config.queues.enabled and bool(team_queues)
     teams = {
-        team.name: TeamSpace(
-            f"team-{team.name}", TeamSpaceArgs(team=team.name, namespace=team.namespace_name), k8s_opts
+        tq.team: TeamSpace(
+            f"team-{tq.team}",
+            TeamSpaceArgs(
+                team=tq.team, namespace=tq.namespace, gpu_limits=namespace_gpu_limits(tq, specs) if queues else {}
+            ),
+            k8s_opts,
         )
-        for team in config.teams
+        for tq in team_queues
     }
+    if queues:
+        GpuQueues(
+            "gpu-queues",
+            GpuQueuesArgs(
+                pools=specs,
+                teams=team_queues,
+                cohort=config.queues.cohort,
+                prometheus=config.gpu_software.dcgm.service_monitor,
+            ),
+            pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}, depends_on=list(teams.values())),
+        )
     offerings = {rp.pool.name: rp for rp in resolved}
     capacity: dict[str, Any] = {}
     for spec in specs:

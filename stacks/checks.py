@@ -10,10 +10,22 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from components.catalog import GCP_ZONE_REGIONS, CatalogError, aws_regions
-from components.pool_spec import SharingMode
-from stacks.model import NAMESPACE, SUPPORTED_CLOUDS, AmiType, Cloud, Model, PlatformConfig, Provisioner
-from stacks.resolve import offering_for, offering_zones
+from components.catalog import GCP_ZONE_REGIONS, GPUS, CatalogError, aws_regions
+from components.catalog.gpus import mig_layout_problem
+from components.pool_spec import PoolSpec, SharingMode
+from stacks.model import (
+    NAMESPACE,
+    SUPPORTED_CLOUDS,
+    AmiType,
+    Cloud,
+    GpuStack,
+    MigStrategy,
+    Model,
+    NodePool,
+    PlatformConfig,
+    Provisioner,
+)
+from stacks.resolve import offering_for, offering_zones, pool_spec
 
 Issue = tuple[str, str]
 Rule = Callable[[PlatformConfig], Iterable[Issue]]
@@ -53,6 +65,14 @@ _CLOUD_ONLY: dict[str, dict[str, tuple[Cloud, ...]]] = {
         "diskSizeGiB": (Cloud.AWS, Cloud.GCP),
         "minNodes": (Cloud.AWS, Cloud.GCP),
         "zones": (Cloud.AWS, Cloud.GCP),
+        "cpusPerNode": (Cloud.EXISTING,),
+        "memoryGiBPerNode": (Cloud.EXISTING,),
+    },
+    "gpuSoftware": {
+        "stack": (Cloud.EXISTING, Cloud.AWS),
+        "gpuOperator": (Cloud.EXISTING, Cloud.AWS),
+        "devicePlugin": (Cloud.EXISTING, Cloud.AWS),
+        "fakeGpus": (Cloud.EXISTING,),
     },
     "cluster": {
         "context": (Cloud.EXISTING,),
@@ -87,6 +107,7 @@ def _cloud_only(kind: str, at: str, model: Model, cloud: Cloud) -> Iterable[Issu
 def _fields_for_cloud(c: PlatformConfig) -> Iterable[Issue]:
     yield from _cloud_only("root", "", c, c.cloud)
     yield from _cloud_only("cluster", "cluster.", c.cluster, c.cloud)
+    yield from _cloud_only("gpuSoftware", "gpuSoftware.", c.gpu_software, c.cloud)
     for i, pool in enumerate(c.node_pools):
         yield from _cloud_only("pool", f"nodePools[{i}].", pool, c.cloud)
         if c.cloud is Cloud.EXISTING and pool.gpu is None:
@@ -174,6 +195,8 @@ def _simulated_pools(c: PlatformConfig) -> Iterable[Issue]:
             continue
         if not c.gpu_software.fake_gpus.enabled:
             yield _key(f"nodePools[{i}].simulated"), "needs gpu-platform:gpuSoftware.fakeGpus.enabled: true"
+        if pool.sharing.mig is not None:
+            yield _key(f"nodePools[{i}].sharing.mig"), "fake-gpu-operator does not simulate MIG here; remove mig"
         if pool.sharing.mode is not SharingMode.NONE:
             yield (
                 _key(f"nodePools[{i}].sharing.mode"),
@@ -183,7 +206,8 @@ def _simulated_pools(c: PlatformConfig) -> Iterable[Issue]:
 
 
 def _sharing_needs_device_plugin(c: PlatformConfig) -> Iterable[Issue]:
-    if c.gpu_software.device_plugin.enabled or c.cloud is Cloud.GCP:
+    software = c.gpu_software
+    if software.device_plugin.enabled or software.stack is GpuStack.GPU_OPERATOR or c.cloud is Cloud.GCP:
         return
     for i, pool in enumerate(c.node_pools):
         if pool.sharing.mode is not SharingMode.NONE and not pool.simulated:
@@ -222,6 +246,113 @@ def _teams(c: PlatformConfig) -> Iterable[Issue]:
             yield _key(f"teams[{i}].gpuQuota.{pool}"), f"no node pool named {pool!r}; allowed: {allowed}"
 
 
+def _pool_gpu(c: PlatformConfig, pool: NodePool) -> tuple[str, int] | None:
+    """(GPU name, GPUs per node), or ``None`` when the pool does not resolve (reported by another rule)."""
+    if c.cloud is Cloud.EXISTING:
+        return (pool.gpu, pool.gpus_per_node) if pool.gpu else None
+    try:
+        offering = offering_for(c.cloud, pool)
+    except CatalogError:
+        return None
+    return offering.gpu, offering.gpus_per_node
+
+
+def _pool_specs(c: PlatformConfig) -> Iterable[tuple[int, NodePool, PoolSpec]]:
+    """(index, pool, spec) for every pool that resolves and whose MIG layout is valid."""
+    for i, pool in enumerate(c.node_pools):
+        gpu = _pool_gpu(c, pool)
+        if gpu is None:
+            continue
+        try:
+            yield i, pool, pool_spec(pool, gpu[0], gpu[1])
+        except (KeyError, ValueError):
+            continue  # an invalid MIG profile: reported by _mig
+
+
+def _mig(c: PlatformConfig) -> Iterable[Issue]:
+    strategies: dict[str, list[str]] = {}
+    for i, pool in enumerate(c.node_pools):
+        mig, resolved = pool.sharing.mig, _pool_gpu(c, pool)
+        if mig is None or resolved is None:
+            continue
+        at = f"nodePools[{i}].sharing.mig"
+        gpu = GPUS[resolved[0]]
+        if not gpu.mig_capable:
+            capable = ", ".join(n for n, g in GPUS.items() if g.mig_capable)
+            yield _key(at), f"{gpu.name} does not support MIG; MIG-capable GPUs: {capable}"
+            continue
+        if mig.profile is not None and mig.profile not in gpu.mig_profiles:
+            yield (
+                _key(f"{at}.profile"),
+                f"{mig.profile!r} is not a MIG profile of {gpu.name}; allowed: {', '.join(gpu.mig_profiles)}",
+            )
+            continue
+        if mig.layout is not None and (problem := mig_layout_problem(gpu, dict(mig.layout))):
+            yield _key(f"{at}.layout"), problem
+            continue
+        if c.cloud is Cloud.GCP and (mig.strategy is MigStrategy.MIXED or mig.layout is not None):
+            yield _key(at), "GKE splits every GPU of a node pool into one profile: use profile with strategy single"
+        if c.cloud is not Cloud.GCP and c.gpu_software.stack is not GpuStack.GPU_OPERATOR:
+            yield (
+                _key(at),
+                "MIG needs gpu-platform:gpuSoftware.stack: gpu-operator (its MIG manager partitions the GPUs)",
+            )
+        strategies.setdefault(mig.strategy.value, []).append(pool.name)
+    if c.cloud is not Cloud.GCP and len(strategies) > 1:
+        pools = "; ".join(f"{s}: {', '.join(p)}" for s, p in sorted(strategies.items()))
+        yield (
+            _key("nodePools"),
+            f"the GPU Operator has one MIG strategy per cluster, but pools use several ({pools}); use one",
+        )
+
+
+def _software_choices(c: PlatformConfig) -> Iterable[Issue]:
+    software = c.gpu_software
+    operator = software.stack is GpuStack.GPU_OPERATOR and c.cloud is not Cloud.GCP
+    if operator and software.fake_gpus.enabled:
+        yield (
+            _key("gpuSoftware.fakeGpus.enabled"),
+            "fake-gpu-operator conflicts with the real GPU Operator; allowed: false",
+        )
+    for i, pool in enumerate(c.node_pools):
+        if c.cloud is not Cloud.AWS or pool.ami_type is not AmiType.BOTTLEROCKET:
+            continue
+        if operator:
+            yield (
+                _key(f"nodePools[{i}].amiType"),
+                "the GPU Operator does not manage Bottlerocket nodes; allowed: al2023",
+            )
+        if pool.sharing.mode is SharingMode.MPS or pool.sharing.mig is not None:
+            yield (
+                _key(f"nodePools[{i}].sharing"),
+                "Bottlerocket's own device plugin shares GPUs by time-slicing only; allowed: mode none or time-slicing",
+            )
+
+
+def _team_quotas_fit(c: PlatformConfig) -> Iterable[Issue]:
+    for i, pool, spec in _pool_specs(c):
+        holders = [(t.name, t.gpu_quota[pool.name]) for t in c.teams if t.gpu_quota.get(pool.name)]
+        if not holders:
+            continue
+        resources = spec.resources()
+        if len(resources) > 1:
+            yield (
+                _key(f"nodePools[{i}].sharing.mig.strategy"),
+                f"teams {', '.join(n for n, _ in holders)} have quota on {pool.name}, which advertises several MIG "
+                "resources (mixed); queues need one: use strategy single",
+            )
+            continue
+        total, capacity = sum(q for _, q in holders), spec.max_schedulable_gpus
+        if total > capacity and not c.queues.allow_overcommit:
+            shares = ", ".join(f"{n} ({q})" for n, q in holders)
+            (unit,) = resources
+            yield (
+                _key("teams"),
+                f"pool {pool.name} advertises at most {capacity} {unit} but teams {shares} hold {total}; "
+                "lower the quotas, raise maxNodes, or set gpu-platform:queues.allowOvercommit: true",
+            )
+
+
 def _reserved_layers(c: PlatformConfig) -> Iterable[Issue]:
     # The typed sections exist so stack files validate end to end; the layers
     # that build them are not in this version, and silently ignoring a job
@@ -242,6 +373,9 @@ RULES: tuple[Rule, ...] = (
     _simulated_pools,
     _sharing_needs_device_plugin,
     _nodes_in_one_pool,
+    _mig,
+    _software_choices,
+    _team_quotas_fit,
     _teams,
     _reserved_layers,
 )

@@ -184,6 +184,32 @@ class Taint(Model):
     """``NoSchedule``, ``PreferNoSchedule`` or ``NoExecute``. Default NoSchedule."""
 
 
+class MigStrategy(StrEnum):
+    SINGLE = "single"
+    MIXED = "mixed"
+
+
+class MigConfig(Model):
+    """Multi-Instance GPU partitioning of every GPU of the pool."""
+
+    strategy: MigStrategy = MigStrategy.SINGLE
+    """``single``: every slice is advertised as ``nvidia.com/gpu``; ``mixed``: as ``nvidia.com/mig-<profile>``. Default single."""
+    profile: str | None = None
+    """Split each GPU into as many instances of this profile as fit (e.g. ``1g.10gb`` -> 7 on an H100)."""
+    layout: dict[str, Annotated[int, Field(ge=1, le=7)]] | None = None
+    """Per-GPU layout, profile -> count (e.g. ``{3g.40gb: 1, 2g.20gb: 1, 1g.10gb: 2}``); needs strategy mixed."""
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> MigConfig:
+        if (self.profile is None) == (self.layout is None):
+            raise ValueError("set exactly one of profile (uniform slices) or layout (per-GPU mix)")
+        if self.layout is not None and self.strategy is MigStrategy.SINGLE and len(self.layout) > 1:
+            raise ValueError(
+                "strategy single advertises every slice as nvidia.com/gpu: use one profile or strategy mixed"
+            )
+        return self
+
+
 class Sharing(Model):
     """How one physical GPU is shared between pods on this pool's nodes."""
 
@@ -195,6 +221,8 @@ class Sharing(Model):
     """Advertise shared GPUs as ``nvidia.com/gpu.shared`` instead of ``nvidia.com/gpu``. Default false."""
     fail_requests_greater_than_one: bool = True
     """Time-slicing only: reject pods asking for more than one shared GPU (they would not get more compute). Default true."""
+    mig: MigConfig | None = None
+    """MIG partitioning (MIG-capable GPUs only); combines with time-slicing, not with MPS."""
 
     @model_validator(mode="after")
     def _replicas_match_mode(self) -> Sharing:
@@ -202,12 +230,10 @@ class Sharing(Model):
             raise ValueError("replicas applies only to mode time-slicing or mps; remove it or set a mode")
         if self.mode is not SharingMode.NONE and self.replicas is None:
             raise ValueError(f"mode {self.mode.value} needs replicas (an integer from 2 to 48)")
+        if self.mode is SharingMode.MPS and self.mig is not None:
+            # Neither the NVIDIA device plugin nor GKE runs MPS on MIG devices.
+            raise ValueError("mps cannot share MIG slices; allowed with mig: mode none or time-slicing")
         return self
-
-    @property
-    def factor(self) -> int:
-        """Schedulable GPUs advertised per physical GPU."""
-        return self.replicas or 1
 
 
 class NodePool(Model):
@@ -251,6 +277,10 @@ class NodePool(Model):
     """``existing`` only: names of the cluster's nodes that form the pool; they get the pool's labels and the GPU taint."""
     simulated: bool = False
     """``existing`` only: the pool's GPUs are simulated by fake-gpu-operator (needs gpuSoftware.fakeGpus.enabled)."""
+    cpus_per_node: Annotated[int, Field(ge=1, le=1024)] | None = None
+    """``existing`` only: vCPUs of a node, for the queues' cpu quota. Default 8 per GPU (clouds: from the catalog)."""
+    memory_gib_per_node: Annotated[int, Field(ge=1, le=65536)] | None = None
+    """``existing`` only: memory of a node in GiB, for the queues' memory quota. Default 32 per GPU (clouds: from the catalog)."""
 
     @field_validator("labels", mode="after")
     @classmethod
@@ -270,18 +300,29 @@ class NodePool(Model):
             raise ValueError("nodes lists a node more than once")
         return self
 
-    @property
-    def max_gpus(self) -> int:
-        """Physical GPUs at maximum scale."""
-        return self.max_nodes * self.gpus_per_node
-
-    @property
-    def max_schedulable_gpus(self) -> int:
-        """``nvidia.com/gpu`` the pool advertises at maximum scale, after sharing."""
-        return self.max_gpus * self.sharing.factor
-
 
 # ---------------------------------------------------------------- GPU software
+
+
+class GpuStack(StrEnum):
+    DEVICE_PLUGIN = "device-plugin"
+    GPU_OPERATOR = "gpu-operator"
+
+
+class GpuOperatorConfig(Model):
+    """NVIDIA GPU Operator settings (``stack: gpu-operator``; not on GKE)."""
+
+    driver: bool = False
+    """Let the operator install the NVIDIA driver. Default false: EKS NVIDIA AMIs and most existing GPU nodes have it."""
+    toolkit: bool = False
+    """Let the operator install the NVIDIA container toolkit. Default false (EKS NVIDIA AMIs have it)."""
+
+
+class DcgmConfig(Model):
+    enabled: bool = True
+    """Export GPU metrics with NVIDIA DCGM exporter (GKE: its managed DCGM metrics). Default true."""
+    service_monitor: bool = False
+    """Also create a Prometheus ServiceMonitor; only when the Prometheus operator CRDs are installed. Default false."""
 
 
 class DevicePluginConfig(Model):
@@ -299,6 +340,12 @@ class FakeGpusConfig(Model):
 class GpuSoftwareConfig(Model):
     namespace: DnsLabel = "gpu-operator"
     """Namespace of the GPU system components. Default ``gpu-operator``."""
+    stack: GpuStack = GpuStack.DEVICE_PLUGIN
+    """``device-plugin`` (NVIDIA device plugin + DCGM exporter) or ``gpu-operator`` (NVIDIA GPU Operator, needed for MIG). Ignored on GKE, which runs its own. Default device-plugin."""
+    gpu_operator: GpuOperatorConfig = Field(default_factory=GpuOperatorConfig)
+    """GPU Operator settings."""
+    dcgm: DcgmConfig = Field(default_factory=DcgmConfig)
+    """GPU metrics."""
     device_plugin: DevicePluginConfig = Field(default_factory=DevicePluginConfig)
     """NVIDIA device plugin settings."""
     fake_gpus: FakeGpusConfig = Field(default_factory=FakeGpusConfig)
@@ -306,6 +353,17 @@ class GpuSoftwareConfig(Model):
 
 
 # ---------------------------------------------------------------- teams
+
+
+class QueuesConfig(Model):
+    """Kueue GPU queues derived from the teams: a ResourceFlavor per pool, a ClusterQueue per team."""
+
+    enabled: bool = True
+    """Install Kueue and derive the queues when teams are configured. Default true."""
+    cohort: DnsLabel = "gpu-platform"
+    """Cohort of every team's ClusterQueue: teams that may borrow, borrow from it. Default ``gpu-platform``."""
+    allow_overcommit: bool = False
+    """Allow teams' nominal quotas on a pool to add up to more than the pool's capacity. Default false."""
 
 
 class Team(Model):
@@ -361,7 +419,9 @@ class PlatformConfig(Model):
     gpu_software: GpuSoftwareConfig = Field(default_factory=GpuSoftwareConfig)
     """GPU software layer: device plugin, fake GPUs."""
     teams: list[Team] = Field(default_factory=list)
-    """Teams: each gets a namespace (GPU queues and quotas are derived from gpuQuota)."""
+    """Teams: each gets a namespace, a Kueue LocalQueue and ClusterQueue, and a GPU ResourceQuota derived from gpuQuota."""
+    queues: QueuesConfig = Field(default_factory=QueuesConfig)
+    """How the team queues are built."""
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     """Training operators and jobs (reserved: must be empty in this version)."""
     serving: ServingConfig = Field(default_factory=ServingConfig)

@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.catalog import CatalogError, Offering, aws_zones, gcp_zones, lookup, resolve
-from stacks.model import Cloud, NodePool, PlatformConfig
+from components.pool_spec import MigSpec, PoolSpec, SharingSpec, TaintSpec, mig_layout
+from stacks.model import AmiType, Cloud, NodePool, PlatformConfig
+
+# Queue quotas for existing clusters, whose node sizes the catalog does not know.
+DEFAULT_CPUS_PER_GPU = 8
+DEFAULT_MEMORY_GIB_PER_GPU = 32
 
 
 @dataclass(frozen=True)
@@ -71,3 +76,50 @@ def resolve_pools(config: PlatformConfig) -> list[ResolvedPool]:
         offering = offering_for(config.cloud, pool)
         out.append(ResolvedPool(pool, offering, pool_zones(config, pool, offering)))
     return out
+
+
+def pool_spec(
+    pool: NodePool, gpu: str, gpus_per_node: int, cpus_per_node: int = 0, memory_gib_per_node: int = 0
+) -> PoolSpec:
+    """Map one configured pool onto the components' cloud-neutral spec.
+
+    ``gpu``/``gpus_per_node`` and node sizes come from the catalog offering on
+    clouds, from config (or per-GPU defaults) on existing clusters.
+    """
+    sharing = pool.sharing
+    mig = None
+    if sharing.mig is not None:
+        mig = MigSpec(sharing.mig.strategy.value, mig_layout(gpu, sharing.mig.profile, sharing.mig.layout))
+    return PoolSpec(
+        name=pool.name,
+        gpu=gpu,
+        gpus_per_node=gpus_per_node,
+        max_nodes=pool.max_nodes,
+        sharing=SharingSpec(
+            mode=sharing.mode,
+            replicas=sharing.replicas or 1,
+            rename_by_default=sharing.rename_by_default,
+            fail_requests_greater_than_one=sharing.fail_requests_greater_than_one,
+            mig=mig,
+        ),
+        labels=dict(pool.labels),
+        extra_taints=tuple(TaintSpec(t.key, t.value, t.effect.value) for t in pool.taints),
+        simulated=pool.simulated,
+        external_device_plugin=pool.ami_type is AmiType.BOTTLEROCKET,
+        cpus_per_node=cpus_per_node or pool.cpus_per_node or DEFAULT_CPUS_PER_GPU * gpus_per_node,
+        memory_gib_per_node=memory_gib_per_node
+        or pool.memory_gib_per_node
+        or DEFAULT_MEMORY_GIB_PER_GPU * gpus_per_node,
+    )
+
+
+def resolved_spec(rp: ResolvedPool) -> PoolSpec:
+    o = rp.offering
+    return pool_spec(rp.pool, o.gpu, o.gpus_per_node, o.vcpus, int(o.memory_gib))
+
+
+def pool_specs(config: PlatformConfig) -> list[PoolSpec]:
+    """Every pool as a spec; call only on a config that passed the checks."""
+    if config.cloud is Cloud.EXISTING:
+        return [pool_spec(p, p.gpu or "", p.gpus_per_node) for p in config.node_pools]
+    return [resolved_spec(rp) for rp in resolve_pools(config)]

@@ -149,7 +149,7 @@ def test_aws_installs_device_plugin_with_sharing_configs(aws_raw: dict[str, Any]
     aws_raw["nodePools"][1]["sharing"] = {"mode": "time-slicing", "replicas": 4}
     capture = plan(aws_raw)
     charts = {r.inputs()["chart"] for r in by_type(capture, "kubernetes:helm.sh/v3:Release")}
-    assert charts == {"nvidia-device-plugin", "oci://public.ecr.aws/karpenter/karpenter"}
+    assert {"nvidia-device-plugin", "dcgm-exporter", "oci://public.ecr.aws/karpenter/karpenter"} <= charts
     data = one(capture, "kubernetes:core/v1:ConfigMap")["data"]
     assert sorted(data) == ["a10g", "default", "l4-spot"] and "replicas: 4" in data["a10g"]
     assert capture.outputs["gpuCapacity"]["a10g"]["maxSchedulableGpus"] == 16
@@ -184,7 +184,12 @@ def test_gke_gpu_node_pools(gcp_raw: dict[str, Any], plan: Any) -> None:
     assert set(pools) == {"system", "l4-spot", "h100"}
     l4 = pools["l4-spot"]
     (acc,) = l4["nodeConfig"]["guestAccelerators"]
-    assert acc == {"type": "nvidia-l4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"}}
+    assert acc == {
+        "type": "nvidia-l4",
+        "count": 1,
+        "gpuDriverInstallationConfig": {"gpuDriverVersion": "LATEST"},
+        "gpuSharingConfig": {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 2},
+    }
     assert l4["nodeConfig"]["spot"] is True and l4["nodeConfig"]["machineType"] == "g2-standard-4"
     assert l4["autoscaling"]["totalMaxNodeCount"] == 8 and l4["autoscaling"]["totalMinNodeCount"] == 0
     assert l4["nodeLocations"] and all(z.startswith("us-central1-") for z in l4["nodeLocations"])
@@ -217,7 +222,8 @@ def test_gke_sharing_goes_to_the_node_pool_not_a_device_plugin(gcp_raw: dict[str
     )
     sharing = pool["nodeConfig"]["guestAccelerators"][0]["gpuSharingConfig"]
     assert sharing == {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 4}
-    assert by_type(capture, "kubernetes:helm.sh/v3:Release") == []  # GKE runs the device plugin itself
+    charts = {r.inputs()["chart"] for r in by_type(capture, "kubernetes:helm.sh/v3:Release")}
+    assert charts == {"oci://registry.k8s.io/kueue/charts/kueue"}  # GKE runs the device plugin and DCGM itself
     assert capture.outputs["gpuCapacity"]["l4-spot"]["maxSchedulableGpus"] == 32
 
 

@@ -44,7 +44,7 @@ def test_namespaces_for_gpu_system_and_each_team(local_raw: dict[str, Any], plan
         r.inputs()["metadata"]["name"]: r.inputs()["metadata"]["labels"]
         for r in by_type(plan(local_raw), "kubernetes:core/v1:Namespace")
     }
-    assert set(namespaces) == {"gpu-operator", "team-research", "team-inference"}
+    assert set(namespaces) == {"gpu-operator", "kueue-system", "team-research", "team-inference"}
     assert namespaces["gpu-operator"]["pod-security.kubernetes.io/enforce"] == "privileged"
     assert namespaces["team-research"]["gpu-platform.io/team"] == "research"
     assert namespaces["team-research"]["pod-security.kubernetes.io/enforce"] == "baseline"
@@ -112,9 +112,11 @@ def test_device_plugin_tolerates_pool_taints_and_skips_simulated_nodes(local_raw
 def test_device_plugin_can_be_disabled(local_raw: dict[str, Any], plan: Any) -> None:
     local_raw["gpuSoftware"]["devicePlugin"]["enabled"] = False
     local_raw["nodePools"][1]["sharing"] = {"mode": "none"}
+    local_raw["queues"] = {"allowOvercommit": True}  # t4-shared is 1 GPU without sharing
     capture = plan(local_raw)
     charts = {r.inputs()["chart"] for r in by_type(capture, "kubernetes:helm.sh/v3:Release")}
-    assert charts == {FAKE_GPU_OPERATOR.chart}
+    assert NVIDIA_DEVICE_PLUGIN.chart not in charts and "dcgm-exporter" not in charts
+    assert FAKE_GPU_OPERATOR.chart in charts
     assert by_type(capture, "kubernetes:core/v1:ConfigMap") == []
 
 
@@ -131,7 +133,7 @@ def test_no_fake_gpus_without_the_flag(local_raw: dict[str, Any], plan: Any) -> 
     for pool in local_raw["nodePools"]:
         pool.pop("simulated", None)
     charts = {r.inputs()["chart"] for r in by_type(plan(local_raw), "kubernetes:helm.sh/v3:Release")}
-    assert charts == {NVIDIA_DEVICE_PLUGIN.chart}
+    assert NVIDIA_DEVICE_PLUGIN.chart in charts and FAKE_GPU_OPERATOR.chart not in charts
 
 
 def test_capacity_outputs_account_for_sharing(local_raw: dict[str, Any], plan: Any) -> None:

@@ -315,7 +315,7 @@ def test_aws_gpu_missing_from_region_lists_regions_that_offer_it(aws_raw: dict[s
 
 
 def test_aws_explicit_instance_type_resolves(aws_raw: dict[str, Any]) -> None:
-    aws_raw["nodePools"][0] = {"name": "l4-spot", "instanceType": "g6.12xlarge", "maxNodes": 1}
+    aws_raw["nodePools"][0] = {"name": "l4-spot", "instanceType": "g6.12xlarge", "maxNodes": 2}
     config = parse(aws_raw)
     from stacks.resolve import resolve_pools
 

@@ -51,7 +51,9 @@ def test_out_dir_contract(local_out: Any) -> None:
     releases = list(yaml.safe_load_all((out / "helm-releases.yaml").read_text()))
     assert {(r["chart"], r["version"]) for r in releases} == {
         ("nvidia-device-plugin", "0.20.0"),
+        ("dcgm-exporter", "4.8.2"),
         ("oci://ghcr.io/run-ai/fake-gpu-operator/fake-gpu-operator", "0.2.0"),
+        ("oci://registry.k8s.io/kueue/charts/kueue", "0.19.2"),
     }
 
 
@@ -77,7 +79,7 @@ def test_json_summary() -> None:
     result = run_plan("--stack", "local", "--json")
     summary = json.loads(result.stdout)
     assert summary["exitCode"] == 0 and summary["stack"] == "local"
-    assert summary["resourcesByType"]["kubernetes:core/v1:Namespace"] == 3
+    assert summary["resourcesByType"]["kubernetes:core/v1:Namespace"] == 4
     assert [p["maxSchedulableGpus"] for p in summary["pools"]] == [4, 4]
     assert summary["violations"] == {"total": 0, "mandatory": 0, "byPolicy": {}}
 

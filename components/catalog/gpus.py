@@ -95,3 +95,43 @@ GPUS: dict[str, Gpu] = {
 }
 
 GPU_NAMES: tuple[str, ...] = tuple(GPUS)
+
+
+def mig_compute_units(gpu: Gpu) -> int:
+    """Compute slices of the whole GPU: the ``N`` of its largest profile (``7g.80gb`` -> 7)."""
+    return max(int(p.split("g.", 1)[0]) for p in gpu.mig_profiles)
+
+
+def mig_memory_units(gpu: Gpu) -> int:
+    """Memory slices of the whole GPU: 8 on the 7-slice GPUs, one per compute slice otherwise."""
+    return 8 if mig_compute_units(gpu) == 7 else mig_compute_units(gpu)
+
+
+def mig_profile_units(gpu: Gpu, profile: str) -> tuple[int, int]:
+    """(compute slices, memory slices) one instance of ``profile`` takes on ``gpu``."""
+    largest = max(gpu.mig_profiles, key=lambda p: int(p.split("g.", 1)[0]))
+    total_gb = float(largest.split(".", 1)[1].removesuffix("gb"))
+    compute = int(profile.split("g.", 1)[0])
+    memory_gb = float(profile.split(".", 1)[1].removesuffix("gb"))
+    return compute, max(1, round(memory_gb * mig_memory_units(gpu) / total_gb))
+
+
+def mig_max_instances(gpu: Gpu, profile: str) -> int:
+    """How many instances of ``profile`` fit on one GPU (NVIDIA MIG user guide's table, derived)."""
+    compute, memory = mig_profile_units(gpu, profile)
+    return min(mig_compute_units(gpu) // compute, mig_memory_units(gpu) // memory)
+
+
+def mig_layout_problem(gpu: Gpu, layout: dict[str, int]) -> str | None:
+    """Why a per-GPU layout (profile -> count) does not fit one GPU, or ``None``."""
+    unknown = sorted(set(layout) - set(gpu.mig_profiles))
+    if unknown:
+        return f"{', '.join(unknown)} not a MIG profile of {gpu.name}; allowed: {', '.join(gpu.mig_profiles)}"
+    compute = sum(mig_profile_units(gpu, p)[0] * n for p, n in layout.items())
+    memory = sum(mig_profile_units(gpu, p)[1] * n for p, n in layout.items())
+    if compute > mig_compute_units(gpu) or memory > mig_memory_units(gpu):
+        return (
+            f"the layout needs {compute}/{mig_compute_units(gpu)} compute and {memory}/{mig_memory_units(gpu)} "
+            f"memory slices of one {gpu.name}; it does not fit"
+        )
+    return None

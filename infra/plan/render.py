@@ -32,8 +32,11 @@ _KIND_RANK = {
     "ResourceQuota": 5,
     "LimitRange": 5,
     "Node": 6,
+    "ResourceFlavor": 7,
+    "ClusterQueue": 8,
+    "LocalQueue": 9,
 }
-_DEFAULT_RANK = 7
+_DEFAULT_RANK = 10
 
 
 def is_manifest(reg: Registration) -> bool:

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from components.catalog.quota import QuotaDraw, QuotaRow, gcp_global_draws, tally
+from components.pool_spec import PoolSpec
 from stacks.model import Cloud, PlatformConfig
-from stacks.resolve import ResolvedPool, resolve_pools
+from stacks.resolve import ResolvedPool, pool_specs, resolve_pools
 
 if TYPE_CHECKING:  # the CLI imports this module before the Pulumi runtime loads
     from infra.plan.engine import Capture
@@ -33,26 +34,35 @@ def _draw(config: PlatformConfig, rp: ResolvedPool) -> QuotaDraw:
     return QuotaDraw(config.cloud.value, config.region, rp.quota_family, rp.pool.name, rp.max_quota_use, detail)
 
 
+def sharing_text(spec: PoolSpec) -> str:
+    """``none``, ``time-slicing x4``, ``mig 7x1g.10gb``, ``mig 2x3g.40gb + time-slicing x2`` ..."""
+    parts = []
+    if spec.sharing.mig is not None:
+        parts.append(f"mig {spec.sharing.mig.strategy} " + "+".join(f"{n}x{p}" for p, n in spec.sharing.mig.layout))
+    if spec.sharing.mode.value != "none":
+        parts.append(f"{spec.sharing.mode.value} x{spec.sharing.replicas}")
+    return " + ".join(parts) or "none"
+
+
 def pool_rows(config: PlatformConfig) -> list[dict[str, Any]]:
     resolved = {rp.pool.name: rp for rp in resolve_pools(config)} if config.cloud is not Cloud.EXISTING else {}
+    specs = {spec.name: spec for spec in pool_specs(config)}
     rows = []
     for p in config.node_pools:
-        rp = resolved.get(p.name)
-        gpus_per_node = rp.offering.gpus_per_node if rp else p.gpus_per_node
-        max_gpus = p.max_nodes * gpus_per_node
+        rp, spec = resolved.get(p.name), specs[p.name]
         rows.append(
             {
                 "name": p.name,
-                "gpu": rp.offering.gpu if rp else p.gpu,
+                "gpu": spec.gpu,
                 "instanceType": rp.offering.instance_type if rp else "",
-                "gpusPerNode": gpus_per_node,
+                "gpusPerNode": spec.gpus_per_node,
                 "minNodes": p.min_nodes,
                 "maxNodes": p.max_nodes,
                 "capacity": p.capacity.value,
-                "maxGpus": max_gpus,
-                "sharing": p.sharing.mode.value,
-                "sharingFactor": p.sharing.factor,
-                "maxSchedulableGpus": max_gpus * p.sharing.factor,
+                "maxGpus": spec.max_gpus,
+                "sharing": sharing_text(spec),
+                "maxSchedulableGpus": spec.max_schedulable_gpus,
+                "resources": spec.resources(),
                 "simulated": p.simulated,
                 "zones": list(rp.zones) if rp else [],
                 "quotaFamily": rp.quota_family if rp else "",
@@ -139,7 +149,7 @@ def render_table(summary: dict[str, Any]) -> str:
             f"{p['minNodes']}..{p['maxNodes']}",
             p["capacity"],
             str(p["maxGpus"]),
-            p["sharing"] + (f" x{p['sharingFactor']}" if p["sharingFactor"] > 1 else ""),
+            p["sharing"],
             str(p["maxSchedulableGpus"]),
             "yes" if p["simulated"] else "",
             f"{p['quotaFamily']} <= {p['maxQuotaUse']} {p['quotaUnit']}" if p["quotaFamily"] else "",

@@ -1,0 +1,158 @@
+"""Kueue GPU queues derived from the teams: one ResourceFlavor per pool, one ClusterQueue per team
+(all in one cohort), one LocalQueue per team namespace.
+
+Quotas are in the units a pool advertises after sharing (GPUs, MIG slices or
+time-sliced replicas); cpu and memory quotas follow from the pool's node size
+per GPU unit, so a job that fits its GPU quota is not refused for its CPUs.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import labels as L
+from components.pool_spec import PoolSpec
+from components.versions import KUEUE
+
+API_VERSION = "kueue.x-k8s.io/v1beta2"
+LOCAL_QUEUE = "gpu"
+"""Every team namespace gets a LocalQueue of this name: jobs set ``kueue.x-k8s.io/queue-name: gpu``."""
+
+
+@dataclass(frozen=True)
+class TeamQueue:
+    team: str
+    namespace: str
+    quota: Mapping[str, int]
+    """Pool name -> nominal quota in the pool's units."""
+    can_borrow: bool = False
+
+
+@dataclass(frozen=True)
+class GpuQueuesArgs:
+    pools: Sequence[PoolSpec]
+    teams: Sequence[TeamQueue]
+    cohort: str
+    namespace: str = "kueue-system"
+    prometheus: bool = False
+
+
+def gpu_resource(pool: PoolSpec) -> str:
+    """The one extended resource a queue-managed pool advertises (mixed MIG pools have several)."""
+    (name,) = pool.resources()
+    return name
+
+
+def queued_pools(pools: Sequence[PoolSpec]) -> list[PoolSpec]:
+    """Pools the queues can account for: one GPU resource each (not mixed-strategy MIG)."""
+    return [p for p in pools if len(p.resources()) == 1]
+
+
+def resource_flavor_spec(pool: PoolSpec) -> dict[str, Any]:
+    return {
+        "nodeLabels": {L.POOL_LABEL: pool.name},
+        # Admitted pods get these tolerations, so jobs need not repeat the GPU taint.
+        "tolerations": [{"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect} for t in pool.taints],
+    }
+
+
+def _per_unit(pool: PoolSpec) -> tuple[float, float]:
+    units_per_node = pool.max_schedulable_gpus // max(1, pool.max_nodes) or 1
+    return pool.cpus_per_node / units_per_node, pool.memory_gib_per_node / units_per_node
+
+
+def cluster_queue_spec(team: TeamQueue, pools: Sequence[PoolSpec], cohort: str) -> dict[str, Any]:
+    included = [p for p in queued_pools(pools) if p.name in team.quota or team.can_borrow]
+    gpu_names = sorted({gpu_resource(p) for p in included})
+    covered = ["cpu", "memory", *gpu_names]
+    flavors = []
+    for pool in included:
+        units = team.quota.get(pool.name, 0)
+        cpu, memory = _per_unit(pool)
+        quotas: dict[str, int | str] = {"cpu": int(units * cpu), "memory": f"{int(units * memory)}Gi"}
+        quotas |= {name: units if name == gpu_resource(pool) else 0 for name in gpu_names}
+        resources = []
+        for name in covered:
+            resource: dict[str, Any] = {"name": name, "nominalQuota": quotas[name]}
+            if not team.can_borrow:
+                resource["borrowingLimit"] = 0
+            resources.append(resource)
+        flavors.append({"name": pool.name, "resources": resources})
+    spec: dict[str, Any] = {
+        "cohortName": cohort,
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": team.namespace}},
+        "queueingStrategy": "BestEffortFIFO",
+        # Lent quota comes back: a team's own jobs preempt borrowers from its nominal share.
+        "preemption": {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"},
+        "resourceGroups": [{"coveredResources": covered, "flavors": flavors}] if flavors else [],
+    }
+    return spec
+
+
+def namespace_gpu_limits(team: TeamQueue, pools: Sequence[PoolSpec]) -> dict[str, str]:
+    """ResourceQuota hard limits: nominal quota, or (borrowing teams) every unit of the pools they can reach."""
+    limits: dict[str, int] = {}
+    for pool in pools:
+        for name, total in pool.resources().items():
+            amount = total if team.can_borrow else (team.quota.get(pool.name, 0) if len(pool.resources()) == 1 else 0)
+            if amount:
+                limits[f"requests.{name}"] = limits.get(f"requests.{name}", 0) + amount
+    return {k: str(v) for k, v in sorted(limits.items())}
+
+
+class GpuQueues(pulumi.ComponentResource):
+    def __init__(self, name: str, args: GpuQueuesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:GpuQueues", name, None, opts)
+        ns = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels={L.MANAGED_BY_LABEL: L.MANAGED_BY}),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        release = k8s.helm.v3.Release(
+            f"{name}-kueue",
+            k8s.helm.v3.ReleaseArgs(
+                name="kueue",
+                chart=KUEUE.chart,
+                version=KUEUE.version,
+                namespace=ns.metadata.name,
+                values={"enablePrometheus": args.prometheus},
+                atomic=True,
+                cleanup_on_fail=True,
+                max_history=5,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # The CRDs come with the chart: every queue object waits for it.
+        after_kueue = pulumi.ResourceOptions(parent=self, depends_on=[release])
+        flavors = [
+            k8s.apiextensions.CustomResource(
+                f"{name}-flavor-{pool.name}",
+                api_version=API_VERSION,
+                kind="ResourceFlavor",
+                metadata={"name": pool.name, "labels": {L.POOL_LABEL: pool.name}},
+                spec=resource_flavor_spec(pool),
+                opts=after_kueue,
+            )
+            for pool in queued_pools(args.pools)
+        ]
+        for team in args.teams:
+            queue = k8s.apiextensions.CustomResource(
+                f"{name}-cq-{team.team}",
+                api_version=API_VERSION,
+                kind="ClusterQueue",
+                metadata={"name": team.team, "labels": {"gpu-platform.io/team": team.team}},
+                spec=cluster_queue_spec(team, args.pools, args.cohort),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[release, *flavors]),
+            )
+            k8s.apiextensions.CustomResource(
+                f"{name}-lq-{team.team}",
+                api_version=API_VERSION,
+                kind="LocalQueue",
+                metadata={"name": LOCAL_QUEUE, "namespace": team.namespace},
+                spec={"clusterQueue": team.team},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[queue]),
+            )
+        self.register_outputs({})
