@@ -6,12 +6,13 @@ images, never the Compute Engine default account.
 """
 
 import ipaddress
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
+
+from components.kubeconfig import exec_kubeconfig
 
 # What a node's service account needs, and nothing more (GKE hardening guide).
 NODE_ROLES = (
@@ -74,32 +75,13 @@ def node_service_account(
 
 
 def kubeconfig(name: str, endpoint: str, ca_data: str) -> str:
-    """A kubeconfig that authenticates with gke-gcloud-auth-plugin (no static credentials)."""
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [
-                {"name": name, "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_data}}
-            ],
-            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
-            "current-context": name,
-            "users": [
-                {
-                    "name": name,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "gke-gcloud-auth-plugin",
-                            "provideClusterInfo": True,
-                            "installHint": "gcloud components install gke-gcloud-auth-plugin",
-                        }
-                    },
-                }
-            ],
-        },
-        sort_keys=True,
-    )
+    """A kubeconfig that authenticates with gke-gcloud-auth-plugin."""
+    plugin = {
+        "command": "gke-gcloud-auth-plugin",
+        "provideClusterInfo": True,
+        "installHint": "gcloud components install gke-gcloud-auth-plugin",
+    }
+    return exec_kubeconfig(name, f"https://{endpoint}", ca_data, plugin)
 
 
 class GkeCluster(pulumi.ComponentResource):
