@@ -1,23 +1,26 @@
-"""How the offline plan scales with stack size, against a bare pulumi_kubernetes program.
+"""How the offline plan scales with stack size, on every cloud, against bare SDK programs.
 
-``python -m benchmarks.plan_scale [--sizes 10,100,1000] [--repeat 3] [--json]``
+``python -m benchmarks.plan_scale [--cloud existing|aws|gcp|all] [--sizes 10,100] [--repeat 3] [--json]``
 
-For each size N it generates a stack config with N GPU node pools (one node
-each, so N ``NodePatch`` resources) and max(1, N/10) teams, validates it through
-``stacks.loader.parse``, then measures in the same process:
+For each cloud and size N it generates a stack config with N GPU node pools
+and its teams (``benchmarks/<cloud>_stack.py``: ``existing``, ``aws`` EKS,
+``gcp`` GKE), validates it through ``stacks.loader.parse``, then measures in
+the same process:
 
 * **ours**: ``parse`` + ``run_program(lambda: build(config))``, the whole
   platform program (config model, components) under the mock engine;
-* **bare**: the same Kubernetes resources with the same inputs, registered
-  straight from the raw dict with the plain ``pulumi_kubernetes`` SDK (no
-  components, no config model) under the identical mock engine;
+* **bare**: the same cloud and Kubernetes resources with the same inputs,
+  registered straight from the raw dict with the plain ``pulumi_kubernetes``
+  (and ``pulumi_aws`` / ``pulumi_gcp``) SDK, no components and no config model,
+  under the identical mock engine;
 * the policy pack over ours' registrations (``run_policies``), once.
 
 Wall time is the best of ``--repeat`` runs (``time.perf_counter``); peak memory
 is the ``tracemalloc`` peak of one more, separate run so tracing does not
-distort the timings. Before timing, each size checks that ours and bare
-registered the same Kubernetes resources with identical inputs,
-dependencies and provider.
+distort the timings. That traced run also provides the registrations that,
+before anything is timed, must match: ours and bare registered the same custom
+resources (type/name multiset) with identical inputs (values and secretness),
+dependencies, property dependencies, provider, protect and ignoreChanges.
 This is a benchmark, not a test: it prints figures and exits 0.
 """
 
@@ -25,81 +28,49 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import platform
 import sys
 import time
 import tracemalloc
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import pulumi
-import pulumi_kubernetes as k8s
-import yaml
-
-from components import labels as L
-from components.catalog import GPUS
-from components.versions import FAKE_GPU_OPERATOR, NVIDIA_DEVICE_PLUGIN
 from infra.layers import build
-from infra.plan.engine import Capture, run_program
+from infra.plan.engine import Capture, Registration, run_program
 from infra.plan.policy_runner import run_policies
 from stacks.loader import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK = "bench"
-CLUSTER = "bench"
-CONTEXT = "kind-bench"
-GPU_NAMESPACE = "gpu-operator"
-GPU_CYCLE = ("l4", "t4", "a10g", "h100")
-TEAM_LABEL = "gpu-platform.io/team"
 MIB = 1024 * 1024
-
-# ---------------------------------------------------------------- generated stack config
-
-
-def make_raw(size: int) -> dict[str, Any]:
-    """A stack config (the ``gpu-platform:`` keys, prefix removed) with ``size`` GPU node pools.
-
-    Pool i: GPU cycling over ``GPU_CYCLE``, 1..8 GPUs per node, one named node,
-    time-slicing x4 when i % 3 == 0, simulated (fake GPUs) when i % 3 == 1, so
-    both Helm releases' values and the device-plugin ConfigMap grow with N.
-    """
-    pools: list[dict[str, Any]] = []
-    for i in range(size):
-        pool: dict[str, Any] = {
-            "name": f"pool-{i:04d}",
-            "gpu": GPU_CYCLE[i % len(GPU_CYCLE)],
-            "gpusPerNode": i % 8 + 1,
-            "minNodes": 0,
-            "maxNodes": 1 + i % 3,
-            "nodes": [f"node-{i:04d}"],
-        }
-        if i % 3 == 0:
-            pool["sharing"] = {"mode": "time-slicing", "replicas": 4}
-        elif i % 3 == 1:
-            pool["simulated"] = True
-        pools.append(pool)
-    teams = [
-        {
-            "name": f"team{j:04d}",
-            "namespace": f"ns-team{j:04d}",
-            "gpuQuota": {pools[(j * 10) % size]["name"]: 1},
-            "canBorrow": j % 2 == 0,
-        }
-        for j in range(max(1, size // 10))
-    ]
-    return {
-        "cloud": "existing",
-        "cluster": {"name": CLUSTER, "context": CONTEXT},
-        "nodePools": pools,
-        "gpuSoftware": {"namespace": GPU_NAMESPACE, "devicePlugin": {"enabled": True}, "fakeGpus": {"enabled": True}},
-        "teams": teams,
-    }
-
+CLOUDS = ("existing", "aws", "gcp")
+DEFAULT_SIZES = [10, 100]
+"""Sizes when ``--sizes`` is not given. On 2 cores a 1000-pool stack takes about 5 minutes on aws, 8 on
+gcp and well over 10 on existing (its queues grow with pools x teams), mostly in the two traced
+peak-memory runs: too slow for the default run. Ask for it with ``--cloud aws --sizes 1000``."""
+T = TypeVar("T")
 
 # ---------------------------------------------------------------- the two programs
+
+
+@dataclass(frozen=True)
+class Bench:
+    """One cloud's generated stack and bare program (``benchmarks/<cloud>_stack.py``)."""
+
+    cloud: str
+    make_raw: Callable[[int], dict[str, Any]]
+    bare_resources: Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def bench_for(cloud: str) -> Bench:
+    """Imported on demand, so an ``existing``-only run never loads pulumi_aws or pulumi_gcp."""
+    module = importlib.import_module(f"benchmarks.{cloud}_stack")
+    return Bench(cloud, module.make_raw, module.bare_resources)
 
 
 def ours_program(raw: Mapping[str, Any]) -> Capture:
@@ -108,192 +79,68 @@ def ours_program(raw: Mapping[str, Any]) -> Capture:
     return run_program(lambda: build(config), STACK)
 
 
-def _dump(document: dict[str, Any]) -> str:
-    return str(yaml.safe_dump(document, sort_keys=False))
-
-
-def bare_resources(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Register the same Kubernetes resources by hand, straight from the raw dict.
-
-    Uses only the plain SDK plus pure-data constants (label keys, chart pins,
-    GPU product names); no ComponentResource and no config model.
-    """
-    pools: list[Mapping[str, Any]] = raw["nodePools"]
-    software = raw["gpuSoftware"]
-    provider = k8s.Provider(
-        f"{raw['cluster']['name']}-k8s", context=raw["cluster"]["context"], enable_server_side_apply=True
-    )
-    opts = pulumi.ResourceOptions(provider=provider)
-
-    gpu_taint = k8s.core.v1.TaintPatchArgs(key=L.GPU_TAINT_KEY, value=L.GPU_TAINT_VALUE, effect=L.GPU_TAINT_EFFECT)
-    for pool in pools:
-        name, gpu, simulated = pool["name"], pool["gpu"], pool.get("simulated", False)
-        labels = {L.POOL_LABEL: name, L.GPU_LABEL: gpu, L.GPU_PRODUCT_LABEL: GPUS[gpu].product}
-        labels[L.SIMULATED_POOL_LABEL if simulated else L.DEVICE_PLUGIN_CONFIG_LABEL] = name
-        for node in pool.get("nodes", []):
-            k8s.core.v1.NodePatch(
-                f"pool-{name}-{node}",
-                metadata=k8s.meta.v1.ObjectMetaPatchArgs(name=node, labels=labels),
-                spec=k8s.core.v1.NodeSpecPatchArgs(taints=[gpu_taint]),
-                opts=opts,
-            )
-
-    ns = k8s.core.v1.Namespace(
-        "gpu-software-namespace",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=software["namespace"],
-            labels={L.MANAGED_BY_LABEL: L.MANAGED_BY, "pod-security.kubernetes.io/enforce": "privileged"},
-        ),
-        opts=opts,
-    )
-
-    base: dict[str, Any] = {"version": "v1", "flags": {"migStrategy": "none"}}
-    data = {"default": _dump(base)}
-    for pool in sorted(pools, key=lambda p: p["name"]):
-        if pool.get("simulated", False):
-            continue
-        sharing = pool.get("sharing", {})
-        config = dict(base)
-        if sharing.get("mode") == "time-slicing":
-            config["sharing"] = {
-                "timeSlicing": {
-                    "renameByDefault": sharing.get("renameByDefault", False),
-                    "resources": [{"name": L.GPU_RESOURCE, "replicas": sharing["replicas"]}],
-                    "failRequestsGreaterThanOne": sharing.get("failRequestsGreaterThanOne", True),
-                }
-            }
-        data[pool["name"]] = _dump(config)
-    config_map_name = "nvidia-device-plugin-configs"
-    config_map = k8s.core.v1.ConfigMap(
-        "gpu-software-device-plugin-configs",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=config_map_name, namespace=ns.metadata.name, labels={L.MANAGED_BY_LABEL: L.MANAGED_BY}
-        ),
-        data=data,
-        opts=opts,
-    )
-
-    not_simulated = {"key": L.SIMULATED_POOL_LABEL, "operator": "DoesNotExist"}
-    markers = [
-        {"key": "feature.node.kubernetes.io/pci-10de.present", "operator": "In", "values": ["true"]},
-        {"key": "feature.node.kubernetes.io/cpu-model.vendor_id", "operator": "In", "values": ["NVIDIA"]},
-        {"key": "nvidia.com/gpu.present", "operator": "In", "values": ["true"]},
-        {"key": L.POOL_LABEL, "operator": "Exists"},
-    ]
-    device_plugin_values = {
-        "config": {"name": config_map_name, "default": "default"},
-        "tolerations": [
-            {"key": "CriticalAddonsOnly", "operator": "Exists"},
-            {"key": L.GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"},
-        ],
-        "affinity": {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [{"matchExpressions": [m, not_simulated]} for m in markers]
-                }
-            }
-        },
-        "priorityClassName": "system-node-critical",
-        "gfd": {"enabled": software["devicePlugin"].get("gpuFeatureDiscovery", False)},
-    }
-    k8s.helm.v3.Release(
-        "gpu-software-device-plugin",
-        k8s.helm.v3.ReleaseArgs(
-            name="nvidia-device-plugin",
-            chart=NVIDIA_DEVICE_PLUGIN.chart,
-            version=NVIDIA_DEVICE_PLUGIN.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=NVIDIA_DEVICE_PLUGIN.repo),
-            namespace=ns.metadata.name,
-            values=device_plugin_values,
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=5,
-        ),
-        opts=pulumi.ResourceOptions(provider=provider, depends_on=[config_map]),
-    )
-
-    fake_values = {
-        "topology": {
-            "nodePools": {
-                p["name"]: {
-                    "gpuProduct": GPUS[p["gpu"]].product,
-                    "gpuCount": p.get("gpusPerNode", 1),
-                    "gpuMemory": GPUS[p["gpu"]].memory_mib,
-                }
-                for p in sorted(pools, key=lambda p: p["name"])
-                if p.get("simulated", False)
-            },
-            "nodePoolLabelKey": L.SIMULATED_POOL_LABEL,
-            "migStrategy": "none",
-        }
-    }
-    k8s.helm.v3.Release(
-        "gpu-software-fake-gpus",
-        k8s.helm.v3.ReleaseArgs(
-            name="fake-gpu-operator",
-            chart=FAKE_GPU_OPERATOR.chart,
-            version=FAKE_GPU_OPERATOR.version,
-            namespace=ns.metadata.name,
-            values=fake_values,
-            atomic=True,
-            cleanup_on_fail=True,
-            max_history=5,
-        ),
-        opts=opts,
-    )
-
-    for team in raw["teams"]:
-        k8s.core.v1.Namespace(
-            f"team-{team['name']}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=team.get("namespace") or f"team-{team['name']}",
-                labels={
-                    TEAM_LABEL: team["name"],
-                    L.MANAGED_BY_LABEL: L.MANAGED_BY,
-                    "pod-security.kubernetes.io/enforce": "baseline",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                },
-            ),
-            opts=opts,
-        )
-    return {"gpuNamespace": ns.metadata.name}
-
-
-def bare_program(raw: Mapping[str, Any]) -> Capture:
-    return run_program(lambda: bare_resources(raw), STACK)
+def bare_program(bench: Bench, raw: Mapping[str, Any]) -> Capture:
+    return run_program(lambda: bench.bare_resources(raw), STACK)
 
 
 # ---------------------------------------------------------------- checks and measurements
 
 
+def _ref(urn: str) -> str:
+    """``type::name`` of a URN, the type without its parents' qualification (parents differ by design)."""
+    _, type_, name = urn.rsplit("::", 2)
+    return f"{type_.rsplit('$', 1)[-1]}::{name}"
+
+
+def _provider_ref(reference: str) -> str:
+    """A provider reference is ``<urn>::<id>``; the id is the same mock id on both sides, keep the URN part."""
+    return _ref(reference.rsplit("::", 1)[0]) if reference else ""
+
+
+def _record(r: Registration) -> str:
+    """Everything the engine would diff or order by, as one comparable JSON string."""
+    return json.dumps(
+        {
+            "inputs": r.inputs_revealed(),
+            "secret_marked": r.inputs(),
+            "dependencies": sorted(_ref(d) for d in r.dependencies),
+            "property_dependencies": {k: sorted(_ref(d) for d in v) for k, v in r.property_dependencies.items()},
+            "provider": _provider_ref(r.provider),
+            "protect": r.protect,
+            "ignore_changes": sorted(r.ignore_changes),
+        },
+        sort_keys=True,
+    )
+
+
 def check_same_resources(ours: Capture, bare: Capture) -> int:
-    """Both programs registered the same custom resources, with identical inputs, dependencies
-    (by resource name) and provider; return how many. Parents differ by design (components)."""
+    """Both programs registered the same multiset of custom resources (type, name), each with identical
+    inputs (values and secretness), dependencies, property dependencies (by type and name), provider,
+    protect and ignoreChanges; return how many. Parents differ by design (components), and component
+    resources and the root stack are not compared."""
 
-    def name(urn: str) -> str:
-        return urn.rsplit("::", 1)[-1]
-
-    def customs(capture: Capture) -> dict[tuple[str, str], dict[str, Any]]:
-        return {
-            (r.type, r.name): {
-                "inputs": r.inputs_revealed(),
-                "dependencies": sorted(name(d) for d in r.dependencies),
-                "provider": name(r.provider),
-            }
-            for r in capture.registrations
-            if r.custom
-        }
+    def customs(capture: Capture) -> dict[tuple[str, str], list[str]]:
+        out: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
+        for r in capture.registrations:
+            if r.custom:
+                out[(r.type, r.name)].append(_record(r))
+        return {key: sorted(records) for key, records in out.items()}
 
     a, b = customs(ours), customs(bare)
-    if a.keys() != b.keys():
-        only_ours = sorted(a.keys() - b.keys())[:5]
-        only_bare = sorted(b.keys() - a.keys())[:5]
-        raise SystemExit(f"bare program differs from ours: only ours {only_ours}, only bare {only_bare}")
+    counts = {key: len(v) for key, v in a.items()}, {key: len(v) for key, v in b.items()}
+    if counts[0] != counts[1]:
+        only_ours = sorted(key for key in a if counts[0][key] != counts[1].get(key))[:5]
+        only_bare = sorted(key for key in b if counts[1][key] != counts[0].get(key))[:5]
+        raise SystemExit(
+            f"bare program differs from ours: only (or more often) in ours {only_ours}, in bare {only_bare}"
+        )
     differ = sorted(key for key in a if a[key] != b[key])
     if differ:
         key = differ[0]
-        raise SystemExit(f"inputs differ for {len(differ)} resource(s), first {key}:\n ours {a[key]}\n bare {b[key]}")
-    return len(a)
+        raise SystemExit(
+            f"registrations differ for {len(differ)} resource(s), first {key}:\n ours {a[key]}\n bare {b[key]}"
+        )
+    return sum(counts[0].values())
 
 
 def best_time(run: Callable[[], object], repeat: int) -> float:
@@ -306,27 +153,29 @@ def best_time(run: Callable[[], object], repeat: int) -> float:
     return best
 
 
-def peak_mib(run: Callable[[], object]) -> float:
+def traced(run: Callable[[], T]) -> tuple[T, float]:
+    """``run``'s result and its ``tracemalloc`` peak in MiB (objects allocated before it do not count)."""
     gc.collect()
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
-        run()
+        result = run()
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    return peak / MIB
+    return result, peak / MIB
 
 
 @dataclass
 class Row:
+    cloud: str
     size: int
     teams: int
     resources_ours: int
     """Every registration, the root stack and component resources included."""
     resources_bare: int
-    kubernetes_resources: int
-    """Custom resources (provider included), identical in both programs."""
+    custom_resources: int
+    """Custom resources (providers included), checked identical in both programs."""
     time_ours_s: float
     time_bare_s: float
     time_ratio: float
@@ -335,45 +184,47 @@ class Row:
     peak_ratio: float
     policy_s: float | None
     policy_violations: int | None
+    """Violations at any level (on aws/gcp mostly advisory gpu-cloud-quota-unknown: no quotas are configured)."""
     ms_per_resource: float
     """Ours' best time per registered resource."""
 
 
-def measure(size: int, repeat: int, policy_pack: Path | None) -> Row:
-    raw = make_raw(size)
+def measure(bench: Bench, size: int, repeat: int, policy_pack: Path | None) -> Row:
+    raw = bench.make_raw(size)
     parse(raw)  # a generated config that does not validate is a bug here, not a figure
-    teams = len(raw["teams"])
+    label = f"{bench.cloud} {size}"
 
     def ours() -> Capture:
         return ours_program(raw)
 
     def bare() -> Capture:
-        return bare_program(raw)
+        return bare_program(bench, raw)
 
-    log(f"size {size}: checking both programs register the same Kubernetes resources")
-    ours_capture, bare_capture = ours(), bare()
-    kubernetes_resources = check_same_resources(ours_capture, bare_capture)
-    log(f"size {size}: timing ours and bare (best of {repeat})")
-    time_ours = best_time(ours, repeat)
-    time_bare = best_time(bare, repeat)
-    log(f"size {size}: peak memory")
-    peak_ours = peak_mib(ours)
-    peak_bare = peak_mib(bare)
+    log(f"{label}: peak memory, then check both programs register the same custom resources")
+    ours_capture, peak_ours = traced(ours)
+    bare_capture, peak_bare = traced(bare)
+    custom_resources = check_same_resources(ours_capture, bare_capture)
+    resources_ours, resources_bare = len(ours_capture.registrations), len(bare_capture.registrations)
     policy_s: float | None = None
     violations: int | None = None
     if policy_pack is not None:
-        log(f"size {size}: policy pack")
+        log(f"{label}: policy pack over {resources_ours} registrations")
         start = time.perf_counter()
         policy_run = run_policies(ours_capture.registrations, STACK, policy_pack)
         policy_s = time.perf_counter() - start
         violations = len(policy_run.violations)
-    resources_ours = len(ours_capture.registrations)
+    # Neither program's timed runs should pay for garbage collecting the other's captures.
+    del ours_capture, bare_capture
+    log(f"{label}: timing ours and bare (best of {repeat})")
+    time_ours = best_time(ours, repeat)
+    time_bare = best_time(bare, repeat)
     return Row(
+        cloud=bench.cloud,
         size=size,
-        teams=teams,
+        teams=len(raw["teams"]),
         resources_ours=resources_ours,
-        resources_bare=len(bare_capture.registrations),
-        kubernetes_resources=kubernetes_resources,
+        resources_bare=resources_bare,
+        custom_resources=custom_resources,
         time_ours_s=time_ours,
         time_bare_s=time_bare,
         time_ratio=time_ours / time_bare,
@@ -391,8 +242,10 @@ def measure(size: int, repeat: int, policy_pack: Path | None) -> Row:
 
 def render_table(rows: Sequence[Row]) -> str:
     header = (
+        "cloud",
         "size",
         "resources ours/bare",
+        "custom",
         "time ours s",
         "time bare s",
         "time ratio",
@@ -404,8 +257,10 @@ def render_table(rows: Sequence[Row]) -> str:
     )
     body = [
         (
+            r.cloud,
             str(r.size),
             f"{r.resources_ours}/{r.resources_bare}",
+            str(r.custom_resources),
             f"{r.time_ours_s:.3f}",
             f"{r.time_bare_s:.3f}",
             f"{r.time_ratio:.2f}",
@@ -418,25 +273,33 @@ def render_table(rows: Sequence[Row]) -> str:
         for r in rows
     ]
     widths = [max(len(row[i]) for row in (header, *body)) for i in range(len(header))]
-    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in (header, *body)]
+
+    def line(row: Sequence[str]) -> str:
+        return "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+
+    lines = [line(row) for row in (header, *body)]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-def environment(repeat: int) -> dict[str, str | int]:
+def environment(repeat: int, clouds: Sequence[str]) -> dict[str, str | int]:
     from importlib.metadata import version
 
-    return {
-        "python": platform.python_version(),
-        "pulumi": version("pulumi"),
-        "pulumi_kubernetes": version("pulumi_kubernetes"),
-        "machine": platform.machine(),
-        "repeat": repeat,
-    }
+    env: dict[str, str | int] = {"python": platform.python_version(), "pulumi": version("pulumi")}
+    for package in ("pulumi_kubernetes", *(f"pulumi_{c}" for c in clouds if c != "existing")):
+        env[package] = version(package)
+    env["machine"] = platform.machine()
+    env["repeat"] = repeat
+    return env
+
+
+_START = time.perf_counter()
 
 
 def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(f"[{time.perf_counter() - _START:6.1f} s] {message}", file=sys.stderr, flush=True)
 
 
 def _sizes(text: str) -> list[int]:
@@ -451,7 +314,16 @@ def _sizes(text: str) -> list[int]:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks.plan_scale", description=__doc__.split("\n\n")[0])
-    p.add_argument("--sizes", type=_sizes, default=[10, 100, 1000], help="node pools per stack (default: 10,100,1000)")
+    p.add_argument(
+        "--cloud", choices=[*CLOUDS, "all"], default="all", help="which generated stacks to plan (default: all)"
+    )
+    defaults = ",".join(map(str, DEFAULT_SIZES))
+    p.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=DEFAULT_SIZES,
+        help=f"node pools per stack, on every cloud (default: {defaults})",
+    )
     p.add_argument("--repeat", type=int, default=3, help="timed runs per program and size; best is kept (default: 3)")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     p.add_argument("--no-policy", action="store_true", help="skip the policy-pack run")
@@ -463,20 +335,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     repeat = max(1, args.repeat)
     policy_pack = None if args.no_policy else args.policy_pack
-    # Warm up once (imports, lazy SDK modules, first event loop) so neither
-    # program pays that cost in its first timed run.
-    warm = make_raw(3)
-    ours_program(warm)
-    bare_program(warm)
-    rows = [measure(size, repeat, policy_pack) for size in args.sizes]
+    clouds = list(CLOUDS) if args.cloud == "all" else [args.cloud]
+    rows: list[Row] = []
+    for cloud in clouds:
+        bench = bench_for(cloud)
+        # Warm up once per cloud (imports, lazy SDK modules, first event loop) so neither
+        # program pays that cost in its first timed run.
+        warm = bench.make_raw(3)
+        ours_program(warm)
+        bare_program(bench, warm)
+        rows += [measure(bench, size, repeat, policy_pack) for size in args.sizes]
+    log("done")
+    env = environment(repeat, clouds)
     if args.json:
-        print(json.dumps({"environment": environment(repeat), "results": [asdict(r) for r in rows]}, indent=2))
+        print(json.dumps({"environment": env, "results": [asdict(r) for r in rows]}, indent=2))
     else:
-        env = environment(repeat)
+        versions = ", ".join(f"{k} {v}" for k, v in env.items() if k not in ("machine", "repeat"))
         print(
-            f"plan scale: python {env['python']}, pulumi {env['pulumi']}, pulumi_kubernetes "
-            f"{env['pulumi_kubernetes']}, best of {repeat}; resources include the root stack "
-            "(ours also its component resources)"
+            f"plan scale: {versions}, best of {repeat}; resources include the root stack "
+            "(ours also its component resources); custom = custom resources checked identical"
         )
         print(render_table(rows))
     return 0

@@ -7,7 +7,7 @@ per GPU unit, so a job that fits its GPU quota is not refused for its CPUs.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -38,6 +38,8 @@ class GpuQueuesArgs:
     cohort: str
     namespace: str = "kueue-system"
     prometheus: bool = False
+    team_spaces: Mapping[str, pulumi.Resource] = field(default_factory=dict)
+    """Team name -> what creates its namespace: the team's LocalQueue waits for it."""
 
 
 def gpu_resource(pool: PoolSpec) -> str:
@@ -127,7 +129,7 @@ class GpuQueues(pulumi.ComponentResource):
         )
         # The CRDs come with the chart: every queue object waits for it.
         after_kueue = pulumi.ResourceOptions(parent=self, depends_on=[release])
-        flavors = [
+        for pool in queued_pools(args.pools):
             k8s.apiextensions.CustomResource(
                 f"{name}-flavor-{pool.name}",
                 api_version=API_VERSION,
@@ -136,8 +138,6 @@ class GpuQueues(pulumi.ComponentResource):
                 spec=resource_flavor_spec(pool),
                 opts=after_kueue,
             )
-            for pool in queued_pools(args.pools)
-        ]
         for team in args.teams:
             queue = k8s.apiextensions.CustomResource(
                 f"{name}-cq-{team.team}",
@@ -145,7 +145,9 @@ class GpuQueues(pulumi.ComponentResource):
                 kind="ClusterQueue",
                 metadata={"name": team.team, "labels": {"gpu-platform.io/team": team.team}},
                 spec=cluster_queue_spec(team, args.pools, args.cohort),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[release, *flavors]),
+                # A ClusterQueue names its flavors; Kueue keeps it inactive until they exist,
+                # so it waits only for the CRDs (depending on every flavor made the graph pools x teams).
+                opts=after_kueue,
             )
             k8s.apiextensions.CustomResource(
                 f"{name}-lq-{team.team}",
@@ -153,6 +155,9 @@ class GpuQueues(pulumi.ComponentResource):
                 kind="LocalQueue",
                 metadata={"name": LOCAL_QUEUE, "namespace": team.namespace},
                 spec={"clusterQueue": team.team},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[queue]),
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[queue, *([args.team_spaces[team.team]] if team.team in args.team_spaces else [])],
+                ),
             )
         self.register_outputs({})

@@ -73,8 +73,9 @@ def build(config: PlatformConfig) -> dict[str, Any]:
                 teams=team_queues,
                 cohort=config.queues.cohort,
                 prometheus=config.gpu_software.dcgm.service_monitor,
+                team_spaces=teams,
             ),
-            pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}, depends_on=list(teams.values())),
+            k8s_opts,
         )
     offerings = {rp.pool.name: rp for rp in resolved}
     capacity: dict[str, Any] = {}

@@ -279,7 +279,7 @@ class NodePool(Model):
     """``existing`` only: the pool's GPUs are simulated by fake-gpu-operator (needs gpuSoftware.fakeGpus.enabled)."""
     cpus_per_node: Annotated[int, Field(ge=1, le=1024)] | None = None
     """``existing`` only: vCPUs of a node, for the queues' cpu quota. Default 8 per GPU (clouds: from the catalog)."""
-    memory_gib_per_node: Annotated[int, Field(ge=1, le=65536)] | None = None
+    memory_gib_per_node: Annotated[int, Field(ge=1, le=65536)] | None = Field(default=None, alias="memoryGiBPerNode")
     """``existing`` only: memory of a node in GiB, for the queues' memory quota. Default 32 per GPU (clouds: from the catalog)."""
 
     @field_validator("labels", mode="after")

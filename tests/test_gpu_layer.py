@@ -421,3 +421,34 @@ def test_operator_dcgm_and_kueue_values_exist_in_their_charts(reference: Path) -
     exporter = _two_levels(dcgm.helm_values(pools, True))
     assert exporter <= _paths(reference, "dcgm-exporter"), exporter - _paths(reference, "dcgm-exporter")
     assert {"enablePrometheus"} <= _paths(reference, "kueue")
+
+
+def test_node_size_fields_only_on_existing_clusters() -> None:
+    config = raw("aws-dev")
+    config["nodePools"][0].update(cpusPerNode=8, memoryGiBPerNode=32)
+    errors = errors_of(config)
+    assert "gpu-platform:nodePools[0].cpusPerNode: applies only to cloud existing (this stack is aws)" in errors
+    assert "gpu-platform:nodePools[0].memoryGiBPerNode: applies only to cloud existing (this stack is aws)" in errors
+
+
+def test_existing_node_sizes_feed_queue_cpu_and_memory(plan: Any) -> None:
+    config = raw("local")
+    config["nodePools"][0].update(cpusPerNode=32, memoryGiBPerNode=128)  # 2 GPUs per node
+    research = kinds(plan(config), "ClusterQueue")["research"]["spec"]["resourceGroups"][0]["flavors"]
+    l4 = next(f for f in research if f["name"] == "l4-sim")["resources"]
+    assert l4[:2] == [
+        {"name": "cpu", "nominalQuota": 32, "borrowingLimit": 0},
+        {"name": "memory", "nominalQuota": "128Gi", "borrowingLimit": 0},
+    ]
+
+
+def test_queue_dependencies_stay_linear(plan: Any) -> None:
+    # A ClusterQueue waits for Kueue only (not every flavor); a LocalQueue for its queue and its own namespace.
+    capture = plan(raw("local"))
+    by_name = {r.name: r for r in capture.registrations}
+    release = by_name["gpu-queues-kueue"].urn
+    assert by_name["gpu-queues-cq-research"].dependencies == [release]
+    local_deps = set(by_name["gpu-queues-lq-research"].dependencies)
+    assert by_name["gpu-queues-cq-research"].urn in local_deps
+    assert by_name["team-research-namespace"].urn in local_deps
+    assert by_name["team-inference-namespace"].urn not in local_deps

@@ -1,7 +1,7 @@
 """A reviewable snapshot of each example stack's sorted resource graph.
 
 A change to what a stack registers shows up as a diff of tests/snapshots/<stack>.json.
-Regenerate on purpose with: UPDATE_SNAPSHOTS=1 python -m pytest tests/test_snapshots.py
+Regenerate on purpose with: UPDATE_SNAPSHOTS=1 python -m pytest -n 0 tests/test_snapshots.py
 """
 
 from __future__ import annotations

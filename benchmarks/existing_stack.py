@@ -1,0 +1,85 @@
+"""The ``existing`` benchmark stack: N GPU pools of named nodes on a cluster the platform does not create.
+
+``make_raw`` generates the stack config; ``bare_resources`` registers the same
+Kubernetes resources with the plain ``pulumi_kubernetes`` SDK, straight from the
+raw dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from benchmarks.common import NodeSize, gpu_software, make_teams, node_labels, teams_and_queues
+from components import labels as L
+
+CLUSTER = "bench"
+CONTEXT = "kind-bench"
+GPU_NAMESPACE = "gpu-operator"
+GPU_CYCLE = ("l4", "t4", "a10g", "h100")
+
+
+def make_raw(size: int) -> dict[str, Any]:
+    """A stack config (the ``gpu-platform:`` keys, prefix removed) with ``size`` GPU node pools.
+
+    Pool i: GPU cycling over ``GPU_CYCLE``, 1..8 GPUs per node (12 vCPUs and
+    96 GiB per GPU), one named node, time-slicing x4 when i % 3 == 0, simulated
+    (fake GPUs) when i % 3 == 1, so both Helm releases' values and the
+    device-plugin ConfigMap grow with N. max(1, N/10) teams, half of them
+    borrowing, so the queues grow with N x teams.
+    """
+    pools: list[dict[str, Any]] = []
+    for i in range(size):
+        pool: dict[str, Any] = {
+            "name": f"pool-{i:04d}",
+            "gpu": GPU_CYCLE[i % len(GPU_CYCLE)],
+            "gpusPerNode": i % 8 + 1,
+            "maxNodes": 1 + i % 3,
+            "nodes": [f"node-{i:04d}"],
+            "cpusPerNode": 12 * (i % 8 + 1),
+            "memoryGiBPerNode": 96 * (i % 8 + 1),
+        }
+        if i % 3 == 0:
+            pool["sharing"] = {"mode": "time-slicing", "replicas": 4}
+        elif i % 3 == 1:
+            pool["simulated"] = True
+        pools.append(pool)
+    return {
+        "cloud": "existing",
+        "cluster": {"name": CLUSTER, "context": CONTEXT},
+        "nodePools": pools,
+        "gpuSoftware": {
+            "namespace": GPU_NAMESPACE,
+            "stack": "device-plugin",
+            "devicePlugin": {"enabled": True, "gpuFeatureDiscovery": False},
+            "dcgm": {"enabled": True, "serviceMonitor": False},
+            "fakeGpus": {"enabled": True},
+        },
+        "teams": make_teams(pools, max(1, size // 10)),
+        "queues": {"enabled": True, "cohort": "gpu-platform", "allowOvercommit": False},
+    }
+
+
+def bare_resources(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """One ``kubernetes.Provider``, a ``NodePatch`` per named node, then the GPU software, teams and queues."""
+    provider = k8s.Provider(
+        f"{raw['cluster']['name']}-k8s", context=raw["cluster"]["context"], enable_server_side_apply=True
+    )
+    opts = pulumi.ResourceOptions(provider=provider)
+    gpu_taint = k8s.core.v1.TaintPatchArgs(key=L.GPU_TAINT_KEY, value=L.GPU_TAINT_VALUE, effect=L.GPU_TAINT_EFFECT)
+    for pool in raw["nodePools"]:
+        labels = node_labels(pool)
+        for node in pool.get("nodes", []):
+            k8s.core.v1.NodePatch(
+                f"pool-{pool['name']}-{node}",
+                metadata=k8s.meta.v1.ObjectMetaPatchArgs(name=node, labels=labels),
+                spec=k8s.core.v1.NodeSpecPatchArgs(taints=[gpu_taint]),
+                opts=opts,
+            )
+    namespace = gpu_software(raw, provider, device_plugin=True)
+    sizes = {p["name"]: NodeSize(p["gpusPerNode"], p["cpusPerNode"], p["memoryGiBPerNode"]) for p in raw["nodePools"]}
+    teams = teams_and_queues(raw, provider, sizes)
+    return {"gpuNamespace": namespace, "teamNamespaces": teams}
