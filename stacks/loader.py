@@ -26,7 +26,7 @@ SECRET_PLACEHOLDER = "[secret]"
 """What an encrypted (``secure:``) value reads as offline, where it cannot be decrypted."""
 
 # Keys whose value is a plain string in Pulumi config (everything else is JSON).
-_STRING_KEYS = frozenset({"cloud", "region"})
+_STRING_KEYS = frozenset({"cloud", "region", "project"})
 
 
 @dataclass(frozen=True)

@@ -367,3 +367,14 @@ def test_gcp_zones_limited_to_those_offering_the_accelerator(gcp_raw: dict[str, 
 
     for rp in resolve_pools(parse(gcp_raw)):
         assert rp.zones == gcp_zones(rp.offering.accelerator, "us-central1") != ()
+
+
+def test_pulumi_engine_string_keys_stay_strings() -> None:
+    import pulumi.runtime
+
+    # `pulumi config set gpu-platform:project 1234567` stores a string that would JSON-decode to a number.
+    pulumi.runtime.set_all_config({"gpu-platform:project": "1234567", "gpu-platform:zones": '["us-east-1a"]'})
+    try:
+        assert read_pulumi_config() == {"project": "1234567", "zones": ["us-east-1a"]}
+    finally:
+        pulumi.runtime.set_all_config({})
