@@ -28,10 +28,6 @@ class MigSpec:
     layout: tuple[tuple[str, int], ...]
     """Per GPU: (profile, count), sorted by profile."""
 
-    @property
-    def name_suffix(self) -> str:
-        return "-".join(f"{n}x{p}" for p, n in self.layout)
-
 
 def mig_layout(gpu: str, profile: str | None, layout: Mapping[str, int] | None) -> tuple[tuple[str, int], ...]:
     """A uniform profile becomes ``{profile: as many as fit}``; a layout is taken as given."""

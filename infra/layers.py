@@ -11,7 +11,7 @@ import pulumi
 
 from components.existing_pool import ExistingNodePool, ExistingNodePoolArgs
 from components.gpu_queues import GpuQueues, GpuQueuesArgs, TeamQueue, namespace_gpu_limits
-from components.gpu_software import GpuSoftware, GpuSoftwareArgs
+from components.gpu_software import NONE, GpuSoftware, GpuSoftwareArgs
 from components.pool_spec import PoolSpec
 from components.team import TeamSpace, TeamSpaceArgs
 from infra.clusters import BUILDERS
@@ -21,9 +21,10 @@ from stacks.resolve import pool_specs, resolve_pools
 
 # What runs where: GKE brings its own device plugin and driver; elsewhere the config chooses.
 def gpu_stack(config: PlatformConfig) -> str:
-    if config.cloud is Cloud.GCP or not config.gpu_software.device_plugin.enabled:
-        return "none" if config.gpu_software.stack is GpuStack.DEVICE_PLUGIN else config.gpu_software.stack.value
-    return config.gpu_software.stack.value
+    stack = config.gpu_software.stack
+    if config.cloud is Cloud.GCP or (stack is GpuStack.DEVICE_PLUGIN and not config.gpu_software.device_plugin.enabled):
+        return NONE
+    return stack.value
 
 
 def gpu_software_args(config: PlatformConfig, specs: list[PoolSpec]) -> GpuSoftwareArgs:
@@ -43,10 +44,10 @@ def gpu_software_args(config: PlatformConfig, specs: list[PoolSpec]) -> GpuSoftw
 
 def build(config: PlatformConfig) -> dict[str, Any]:
     """Register every resource of the platform; return the stack outputs."""
-    resolved = resolve_pools(config) if config.cloud is not Cloud.EXISTING else []
+    resolved = resolve_pools(config)
     cluster = BUILDERS[config.cloud](config, resolved)
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
-    specs = pool_specs(config)
+    specs = pool_specs(config, resolved)
     for spec, pool in zip(specs, config.node_pools, strict=True):
         if pool.nodes:
             ExistingNodePool(f"pool-{spec.name}", ExistingNodePoolArgs(pool=spec, nodes=tuple(pool.nodes)), k8s_opts)

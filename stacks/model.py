@@ -109,6 +109,11 @@ class Provisioner(StrEnum):
     KARPENTER = "karpenter"
 
 
+def _check_node_range(min_nodes: int, max_nodes: int) -> None:
+    if min_nodes > max_nodes:
+        raise ValueError(f"minNodes ({min_nodes}) is greater than maxNodes ({max_nodes})")
+
+
 class SystemPoolConfig(Model):
     """The CPU pool for system components (aws and gcp)."""
 
@@ -123,8 +128,7 @@ class SystemPoolConfig(Model):
 
     @model_validator(mode="after")
     def _sizes(self) -> SystemPoolConfig:
-        if self.min_nodes > self.max_nodes:
-            raise ValueError(f"minNodes ({self.min_nodes}) is greater than maxNodes ({self.max_nodes})")
+        _check_node_range(self.min_nodes, self.max_nodes)
         return self
 
 
@@ -292,8 +296,7 @@ class NodePool(Model):
 
     @model_validator(mode="after")
     def _sizes(self) -> NodePool:
-        if self.min_nodes > self.max_nodes:
-            raise ValueError(f"minNodes ({self.min_nodes}) is greater than maxNodes ({self.max_nodes})")
+        _check_node_range(self.min_nodes, self.max_nodes)
         if len(self.nodes) > self.max_nodes:
             raise ValueError(f"nodes lists {len(self.nodes)} nodes but maxNodes is {self.max_nodes}")
         if len(set(self.nodes)) != len(self.nodes):

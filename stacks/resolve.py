@@ -70,7 +70,9 @@ def pool_zones(config: PlatformConfig, pool: NodePool, offering: Offering) -> tu
 
 
 def resolve_pools(config: PlatformConfig) -> list[ResolvedPool]:
-    """Every pool resolved; call only on a config that passed the checks (cloud aws or gcp)."""
+    """Every pool resolved (none on existing clusters); call only on a config that passed the checks."""
+    if config.cloud is Cloud.EXISTING:
+        return []
     out = []
     for pool in config.node_pools:
         offering = offering_for(config.cloud, pool)
@@ -118,8 +120,8 @@ def resolved_spec(rp: ResolvedPool) -> PoolSpec:
     return pool_spec(rp.pool, o.gpu, o.gpus_per_node, o.vcpus, int(o.memory_gib))
 
 
-def pool_specs(config: PlatformConfig) -> list[PoolSpec]:
-    """Every pool as a spec; call only on a config that passed the checks."""
+def pool_specs(config: PlatformConfig, resolved: list[ResolvedPool]) -> list[PoolSpec]:
+    """Every pool as a spec, from ``resolve_pools(config)``; call only on a config that passed the checks."""
     if config.cloud is Cloud.EXISTING:
         return [pool_spec(p, p.gpu or "", p.gpus_per_node) for p in config.node_pools]
-    return [resolved_spec(rp) for rp in resolve_pools(config)]
+    return [resolved_spec(rp) for rp in resolved]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from components.catalog.quota import QuotaDraw, QuotaRow, gcp_global_draws, tally
 from components.pool_spec import PoolSpec
-from stacks.model import Cloud, PlatformConfig
+from stacks.model import PlatformConfig
 from stacks.resolve import ResolvedPool, pool_specs, resolve_pools
 
 if TYPE_CHECKING:  # the CLI imports this module before the Pulumi runtime loads
@@ -44,9 +44,9 @@ def sharing_text(spec: PoolSpec) -> str:
     return " + ".join(parts) or "none"
 
 
-def pool_rows(config: PlatformConfig) -> list[dict[str, Any]]:
-    resolved = {rp.pool.name: rp for rp in resolve_pools(config)} if config.cloud is not Cloud.EXISTING else {}
-    specs = {spec.name: spec for spec in pool_specs(config)}
+def pool_rows(config: PlatformConfig, resolved_pools: list[ResolvedPool]) -> list[dict[str, Any]]:
+    resolved = {rp.pool.name: rp for rp in resolved_pools}
+    specs = {spec.name: spec for spec in pool_specs(config, resolved_pools)}
     rows = []
     for p in config.node_pools:
         rp, spec = resolved.get(p.name), specs[p.name]
@@ -73,10 +73,8 @@ def pool_rows(config: PlatformConfig) -> list[dict[str, Any]]:
     return rows
 
 
-def quota_rows(config: PlatformConfig, quotas: dict[str, Any]) -> list[QuotaRow]:
-    if config.cloud is Cloud.EXISTING:
-        return []
-    draws = [_draw(config, rp) for rp in resolve_pools(config)]
+def quota_rows(config: PlatformConfig, resolved: list[ResolvedPool], quotas: dict[str, Any]) -> list[QuotaRow]:
+    draws = [_draw(config, rp) for rp in resolved]
     return tally(draws + gcp_global_draws(draws), quotas)
 
 
@@ -89,6 +87,7 @@ def build_summary(
     policy_config_path: Path | None,
 ) -> dict[str, Any]:
     by_type = Counter(r.type for r in capture.registrations)
+    resolved = resolve_pools(config)
     quotas = (policy_run.config.get("gpu-cloud-quota") or {}).get("quotas") or {}
     quota_table = [
         {
@@ -101,7 +100,7 @@ def build_summary(
             "headroom": r.headroom,
             "pools": {d.pool: d.amount for d in r.draws},
         }
-        for r in quota_rows(config, quotas)
+        for r in quota_rows(config, resolved, quotas)
     ]
     by_policy: dict[str, dict[str, Any]] = {}
     for v in policy_run.violations:
@@ -114,7 +113,7 @@ def build_summary(
         "cloud": config.cloud.value,
         "resources": len(capture.registrations),
         "resourcesByType": dict(sorted(by_type.items())),
-        "pools": pool_rows(config),
+        "pools": pool_rows(config, resolved),
         "quotas": quota_table,
         "outputs": capture.outputs,
         "secretOutputs": capture.secret_outputs,
