@@ -74,7 +74,12 @@ def catalog(argv: list[str]) -> int:
     return run("-m", "infra.catalog", *argv)
 
 
-COMMANDS = {"plan": plan, "test": test, "catalog": catalog}
+COMMANDS = {
+    "plan": plan,
+    "test": test,
+    "catalog": catalog,
+    "catalog-refresh": lambda argv: run("-m", "infra.catalog_refresh", *argv),
+}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -18,13 +18,15 @@ Sources (see ``docs/catalog.md``):
   (commit 006059e), cross-checked per region with Cyclenerd ``tools/acceleratortyperegion.csv``
   (commit ce9f341). Google's "GPU regions and zones" page itself was not reachable from here.
 
-Left out, for lack of a sourced fact or a portable GPU row: ``a4-highgpu-8g-lowmem`` (vCPUs and
-memory unsourced), ``a3-edgegpu-8g`` (not in the cluster-toolkit map), A4X (Arm Grace, GB200/GB300
-have no portable row), G4 (RTX PRO 6000; vCPUs and memory unsourced), V100/P100/P4 on N1 (previous
-generations, no portable row).
+Left out, each with its reason in ``GCP_EXCLUDED`` and ``docs/catalog.md`` ("Left out, and why"):
+G4 (RTX PRO 6000; no zone data sourced; the 6/12/24-vCPU shapes are fractional vGPUs), A4X and
+A4X Max (arm64 Grace with GB200/GB300: shapes and zones unsourced, no portable GPU row, capacity
+only in 18-VM NVL72 blocks), ``a4-highgpu-8g-lowmem``, A3 Edge, V100/P100/P4 on N1.
 """
 
 from dataclasses import dataclass
+
+from components.catalog.arch import Arch
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class GcpMachineType:
     vcpus: int
     memory_mib: int
     """VM memory in MiB."""
+    arch: Arch = "x86_64"
+    """CPU architecture (every catalogued GCP machine type is x86_64; A4X, the Arm one, is left out)."""
 
 
 _ACCELERATORS: tuple[GcpAccelerator, ...] = (
@@ -81,9 +85,50 @@ GCP_METRICS_NOT_IN_COMPUTE_API: frozenset[str] = frozenset(
         "PREEMPTIBLE_NVIDIA_B200_GPUS",
     }
 )
-"""Quota metrics above that the Compute v1 ``Quota.metric`` enum does not list: ``regions.get`` does not
+"""Quota metrics used above that the Compute v1 ``Quota.metric`` enum does not list: ``regions.get`` does not
 report them; newer GPUs are governed through the Cloud Quotas API (a per-GPU-family quota). Check them
 in the console or with ``gcloud beta quotas info list``."""
+
+GCP_COMPUTE_GPU_QUOTA_METRICS: frozenset[str] = frozenset(
+    {
+        "COMMITTED_NVIDIA_A100_80GB_GPUS",
+        "COMMITTED_NVIDIA_A100_GPUS",
+        "COMMITTED_NVIDIA_H100_GPUS",
+        "COMMITTED_NVIDIA_K80_GPUS",
+        "COMMITTED_NVIDIA_L4_GPUS",
+        "COMMITTED_NVIDIA_P100_GPUS",
+        "COMMITTED_NVIDIA_P4_GPUS",
+        "COMMITTED_NVIDIA_T4_GPUS",
+        "COMMITTED_NVIDIA_V100_GPUS",
+        "GPUS_ALL_REGIONS",
+        "NVIDIA_A100_80GB_GPUS",
+        "NVIDIA_A100_GPUS",
+        "NVIDIA_K80_GPUS",
+        "NVIDIA_L4_GPUS",
+        "NVIDIA_P100_GPUS",
+        "NVIDIA_P100_VWS_GPUS",
+        "NVIDIA_P4_GPUS",
+        "NVIDIA_P4_VWS_GPUS",
+        "NVIDIA_T4_GPUS",
+        "NVIDIA_T4_VWS_GPUS",
+        "NVIDIA_V100_GPUS",
+        "PREEMPTIBLE_NVIDIA_A100_80GB_GPUS",
+        "PREEMPTIBLE_NVIDIA_A100_GPUS",
+        "PREEMPTIBLE_NVIDIA_H100_GPUS",
+        "PREEMPTIBLE_NVIDIA_K80_GPUS",
+        "PREEMPTIBLE_NVIDIA_L4_GPUS",
+        "PREEMPTIBLE_NVIDIA_P100_GPUS",
+        "PREEMPTIBLE_NVIDIA_P100_VWS_GPUS",
+        "PREEMPTIBLE_NVIDIA_P4_GPUS",
+        "PREEMPTIBLE_NVIDIA_P4_VWS_GPUS",
+        "PREEMPTIBLE_NVIDIA_T4_GPUS",
+        "PREEMPTIBLE_NVIDIA_T4_VWS_GPUS",
+        "PREEMPTIBLE_NVIDIA_V100_GPUS",
+    }
+)
+"""The GPU quota metrics of the Compute v1 ``Quota.metric`` enum (google-api-python-client 2.202.0
+discovery document ``compute.v1``, revision 20261106): what ``regions.get`` reports. A catalogued
+metric is either one of these or listed in ``GCP_METRICS_NOT_IN_COMPUTE_API``."""
 
 _GB = 1024
 """MiB per Google "GB" of machine memory."""
@@ -127,17 +172,40 @@ _MACHINE_TYPES: tuple[GcpMachineType, ...] = (
 GCP_MACHINE_TYPES: dict[str, GcpMachineType] = {m.name: m for m in _MACHINE_TYPES}
 """Machine types with NVIDIA GPUs the platform can run, by name."""
 
+_A4X = (
+    "A4X: arm64 (NVIDIA Grace) with 4 x NVIDIA GB200; vCPUs, memory and zones not sourced, no portable GB200 "
+    "row, and capacity comes only as reservations of 18-VM NVL72 blocks, not as an autoscaled pool"
+)
+_A4X_MAX = (
+    "A4X Max: arm64 (NVIDIA Grace) bare metal with 4 x NVIDIA GB300 (B300); vCPUs, memory and zones not "
+    "sourced, no portable GB300 row, reservation-only capacity in NVL72 blocks"
+)
+_G4_FRACTIONAL = (
+    "G4 fractional RTX PRO 6000 (a 1/8, 1/4 or 1/2 vGPU needing Google's vGPU guest driver); "
+    "the catalog counts whole GPUs"
+)
+_G4_NO_ZONES = (
+    "G4 (RTX PRO 6000): shape sourced ({n} x nvidia-rtx-pro-6000, {vcpus} vCPUs, {gb} GB; quota "
+    "NVIDIA_RTX_PRO_6000_GPUS / PREEMPTIBLE_NVIDIA_RTX_PRO_6000_GPUS) but not which zones offer it; "
+    "a GCP row needs zones (no zones reads as not offered)"
+)
+
 GCP_EXCLUDED: dict[str, str] = {
     "a4-highgpu-8g-lowmem": "vCPUs and memory not sourced yet; use a4-highgpu-8g",
     "a3-edgegpu-8g": "A3 Edge is not in the catalog; use a3-highgpu-8g",
     "a3-edgegpu-8g-nolssd": "A3 Edge is not in the catalog; use a3-highgpu-8g",
     "a3-ultragpu-8g-nolssd": "not in the catalog yet; use a3-ultragpu-8g",
-    "a4x-highgpu-4g": "A4X runs on Arm (Grace) with NVIDIA GB200, which has no portable GPU row",
-    "a4x-highgpu-4g-nolssd": "A4X runs on Arm (Grace) with NVIDIA GB200, which has no portable GPU row",
-    "a4x-maxgpu-4g-metal": "A4X Max runs on Arm (Grace) with NVIDIA GB300, which has no portable GPU row",
-    "a4x-maxgpu-4g-metal-nolssd": "A4X Max runs on Arm (Grace) with NVIDIA GB300, which has no portable GPU row",
+    "a4x-highgpu-4g": _A4X,
+    "a4x-highgpu-4g-nolssd": _A4X,
+    "a4x-maxgpu-4g-metal": _A4X_MAX,
+    "a4x-maxgpu-4g-metal-nolssd": _A4X_MAX,
+    **dict.fromkeys(("g4-standard-6", "g4-standard-12", "g4-standard-24"), _G4_FRACTIONAL),
+    # Whole-GPU G4 shapes: GPU count and accelerator from cluster-toolkit's gpu-definition map; vCPUs and
+    # memory from two third-party listings that agree (Cyclenerd/google-cloud-compute-machine-types issue 46,
+    # dstack PR 3213's live offers); quota metric names from public G4 quota tooling. Zones: not found.
     **{
-        f"g4-standard-{n}": "G4 (RTX PRO 6000): vCPUs and memory not sourced yet" for n in (6, 12, 24, 48, 96, 192, 384)
+        f"g4-standard-{vcpus}": _G4_NO_ZONES.format(n=n, vcpus=vcpus, gb=gb)
+        for vcpus, n, gb in ((48, 1, 180), (96, 2, 360), (192, 4, 720), (384, 8, 1440))
     },
 }
 """GPU machine types Google offers that the catalog leaves out on purpose, with why."""

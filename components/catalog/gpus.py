@@ -91,6 +91,13 @@ GPUS: dict[str, Gpu] = {
             "blackwell",
             ("1g.24gb", "2g.48gb", "4g.96gb"),
         ),
+        # RTX PRO 4500 Blackwell Server Edition (AWS g7). Unverified here: the product label (nvidia-smi's name
+        # is assumed to follow the RTX PRO 6000's pattern), the nvidia-smi memory (AWS's 32768 MiB is used)
+        # and MIG support (no profiles sourced, so none are listed and MIG pools are refused).
+        Gpu("rtx-pro-4500", "NVIDIA-RTX-PRO-4500-Blackwell-Server-Edition", 32768, "blackwell"),
+        # T4G (AWS g5g, Graviton arm64 hosts): the T4 silicon as AWS ships it on Arm. Unverified here: the
+        # label (nvidia-smi "NVIDIA T4G" assumed) and the memory (the T4's nvidia-smi figure assumed).
+        Gpu("t4g", "NVIDIA-T4G", 15360, "turing"),
     )
 }
 

@@ -9,6 +9,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from components.catalog.arch import Arch
 from components.catalog.aws import AWS_EXCLUDED, AWS_INSTANCE_TYPES
 from components.catalog.gcp import GCP_ACCELERATORS, GCP_EXCLUDED, GCP_MACHINE_TYPES
 from components.catalog.gpus import GPU_NAMES, GPUS
@@ -53,6 +54,9 @@ class Offering:
     """Most EFA interfaces (aws); 0 when unsupported and always 0 on gcp."""
     accelerator: str
     """GCP accelerator type (``nvidia-l4`` ...); empty on aws."""
+    arch: Arch
+    """CPU architecture of the node, ``x86_64`` or ``arm64``: picks the EKS AMI type (NVIDIA x86_64 or ARM_64)
+    and the ``kubernetes.io/arch`` requirement (``KUBERNETES_ARCH``)."""
 
 
 def _aws_offerings() -> Iterable[Offering]:
@@ -71,6 +75,7 @@ def _aws_offerings() -> Iterable[Offering]:
             quota_per_node=t.vcpus,
             max_efa_interfaces=t.max_efa_interfaces,
             accelerator="",
+            arch=t.arch,
         )
 
 
@@ -91,6 +96,7 @@ def _gcp_offerings() -> Iterable[Offering]:
             quota_per_node=m.gpus,
             max_efa_interfaces=0,
             accelerator=acc.name,
+            arch=m.arch,
         )
 
 
