@@ -1,56 +1,49 @@
 """Compose the platform's layers from the typed stack config.
 
-cluster (existing | EKS | GKE) -> GPU node pools -> GPU software -> team spaces.
-Cloud layers live in ``infra/clusters.py`` and import their SDK only when a
-stack uses that cloud.
+cluster and GPU pools (existing | EKS | GKE) -> GPU software -> team spaces -> queues.
+Each cloud's builder lives in ``infra/clouds/`` and imports its SDK only when a
+stack uses that cloud; what differs per cloud is asked of its backend.
 """
 
 from typing import Any
 
 import pulumi
 
-from components.existing_pool import ExistingNodePool, ExistingNodePoolArgs
 from components.gpu_queues import GpuQueues, GpuQueuesArgs, TeamQueue, namespace_gpu_limits
-from components.gpu_software import NONE, GpuSoftware, GpuSoftwareArgs
+from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.pool_spec import PoolSpec
 from components.team import TeamSpace, TeamSpaceArgs
-from infra.clusters import BUILDERS
-from stacks.model import Cloud, GpuStack, PlatformConfig
+from infra.clouds import build_cluster
+from stacks.clouds import backend
+from stacks.model import PlatformConfig
 from stacks.resolve import pool_specs, resolve_pools
-
-
-# What runs where: GKE brings its own device plugin and driver; elsewhere the config chooses.
-def gpu_stack(config: PlatformConfig) -> str:
-    stack = config.gpu_software.stack
-    if config.cloud is Cloud.GCP or (stack is GpuStack.DEVICE_PLUGIN and not config.gpu_software.device_plugin.enabled):
-        return NONE
-    return stack.value
 
 
 def gpu_software_args(config: PlatformConfig, specs: list[PoolSpec]) -> GpuSoftwareArgs:
     software = config.gpu_software
+    cloud = backend(config.cloud)
+    defaults = cloud.software_defaults(config)
     return GpuSoftwareArgs(
         namespace=software.namespace,
         pools=specs,
-        stack=gpu_stack(config),
+        stack=cloud.gpu_stack(config),
         gpu_feature_discovery=software.device_plugin.gpu_feature_discovery,
         dcgm=software.dcgm.enabled,
         service_monitor=software.dcgm.service_monitor,
         operator_driver=software.gpu_operator.driver,
         operator_toolkit=software.gpu_operator.toolkit,
         fake_gpus=software.fake_gpus.enabled,
+        mig_reboot=defaults.mig_reboot,
+        mofed=defaults.mofed,
     )
 
 
 def build(config: PlatformConfig) -> dict[str, Any]:
     """Register every resource of the platform; return the stack outputs."""
     resolved = resolve_pools(config)
-    cluster = BUILDERS[config.cloud](config, resolved)
+    cluster = build_cluster(config, resolved)
     k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
     specs = pool_specs(config, resolved)
-    for spec, pool in zip(specs, config.node_pools, strict=True):
-        if pool.nodes:
-            ExistingNodePool(f"pool-{spec.name}", ExistingNodePoolArgs(pool=spec, nodes=tuple(pool.nodes)), k8s_opts)
     gpu = GpuSoftware("gpu-software", gpu_software_args(config, specs), k8s_opts)
     team_queues = [
         TeamQueue(team.name, team.namespace_name, dict(team.gpu_quota), team.can_borrow) for team in config.teams

@@ -70,10 +70,6 @@ class Cloud(StrEnum):
     GCP = "gcp"
 
 
-SUPPORTED_CLOUDS: tuple[Cloud, ...] = (Cloud.EXISTING, Cloud.AWS, Cloud.GCP)
-"""Clouds this version can build."""
-
-
 class Capacity(StrEnum):
     ON_DEMAND = "on-demand"
     SPOT = "spot"
@@ -137,16 +133,20 @@ class ClusterConfig(Model):
 
     name: DnsLabel = "gpu-platform"
     """Cluster name (EKS/GKE cluster name; on ``existing`` only a label used in outputs). Default ``gpu-platform``."""
-    kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")] = "1.33"
-    """aws: the EKS version (pinned); gcp: the minimum master version within the release channel. Default ``1.33``."""
+    kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")] = "1.35"
+    """aws: the EKS version (pinned); gcp: the minimum master version within the release channel. Default ``1.35``."""
     release_channel: ReleaseChannel = ReleaseChannel.REGULAR
     """gcp only: GKE release channel. Default REGULAR."""
     network_cidr: Annotated[str, Field(pattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/(1[6-9]|2[0-4])$")] = "10.0.0.0/16"
     """aws/gcp: CIDR of the platform's network (VPC / subnet range base), /16 to /24. Default ``10.0.0.0/16``."""
-    public_endpoint_cidrs: list[Annotated[str, Field(pattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$")]] = Field(
-        default_factory=list
-    )
-    """aws/gcp: CIDRs allowed to reach the API endpoint publicly; empty keeps the endpoint private. Default private."""
+    public_endpoint_cidrs: list[str] = Field(default_factory=list)
+    """aws/gcp: CIDRs that may reach the API endpoint from outside the VPC. ``pulumi up`` applies Helm releases and
+    Kubernetes objects from the machine that runs it, so list those machines (your address /32, your CI runners'
+    egress ranges; ``0.0.0.0/0`` opens it to any address, still authenticated). Required unless
+    ``privateEndpointOnly``."""
+    private_endpoint_only: bool = False
+    """aws/gcp: no public API endpoint at all. ``pulumi up`` must then run where the VPC is reachable (a runner
+    inside it, a VPN, a bastion). Default false."""
     admins: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/.+$")]] = Field(
         default_factory=list
     )
@@ -274,11 +274,15 @@ class NodePool(Model):
     taints: list[Taint] = Field(default_factory=list)
     """Extra node taints (the GPU taint ``nvidia.com/gpu=present:NoSchedule`` is always added)."""
     zones: list[str] = Field(default_factory=list)
-    """Zones for the pool's nodes; empty means the stack's zones."""
+    """Zones for the pool's nodes (aws: zone IDs such as ``use1-az1``); empty means the stack's zones."""
     sharing: Sharing = Field(default_factory=Sharing)
     """GPU sharing for the pool's nodes. Default: none."""
     nodes: list[Annotated[str, Field(min_length=1, max_length=253)]] = Field(default_factory=list)
     """``existing`` only: names of the cluster's nodes that form the pool; they get the pool's labels and the GPU taint."""
+    taint_nodes: bool = False
+    """``existing`` only: also put the pool's taints (the GPU taint first) on the listed nodes. Server-side apply
+    treats ``Node.spec.taints`` as one atomic list, so the platform then owns the whole list and replaces any taint
+    others set on those nodes. Default false: only the pool's labels are applied."""
     simulated: bool = False
     """``existing`` only: the pool's GPUs are simulated by fake-gpu-operator (needs gpuSoftware.fakeGpus.enabled)."""
     cpus_per_node: Annotated[int, Field(ge=1, le=1024)] | None = None
@@ -414,7 +418,8 @@ class PlatformConfig(Model):
     project: str = ""
     """gcp only: the Google Cloud project id; required for gcp."""
     zones: list[str] = Field(default_factory=list)
-    """Zones for node pools; empty means every zone that offers the GPU."""
+    """aws/gcp: zones for node pools (aws: zone IDs such as ``use1-az1``, because zone names differ per account;
+    gcp: zone names); empty means every zone that offers the GPU."""
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     """How to reach the cluster (``existing``) or what to create (aws, gcp)."""
     node_pools: list[NodePool] = Field(default_factory=list)

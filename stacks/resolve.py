@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.catalog import CatalogError, Offering, aws_zones, gcp_zones, lookup, resolve
+from components.catalog import Offering
 from components.pool_spec import MigSpec, PoolSpec, SharingSpec, TaintSpec, mig_layout
-from stacks.model import AmiType, Cloud, NodePool, PlatformConfig
+from stacks.clouds import backend
+from stacks.model import AmiType, NodePool, PlatformConfig
 
 # Queue quotas for existing clusters, whose node sizes the catalog does not know.
 DEFAULT_CPUS_PER_GPU = 8
@@ -38,45 +39,18 @@ class ResolvedPool:
         return self.pool.max_nodes * self.offering.quota_per_node
 
 
-def offering_for(cloud: Cloud, pool: NodePool) -> Offering:
-    """The catalog offering a pool asks for, or ``CatalogError`` saying what exists."""
-    explicit = pool.instance_type if cloud is Cloud.AWS else pool.machine_type
-    if explicit:
-        offering = lookup(cloud.value, explicit)
-        if pool.gpu is not None and pool.gpu != offering.gpu:
-            raise CatalogError(f"{explicit} carries {offering.gpu}, not {pool.gpu}; drop gpu or make them agree")
-        if "gpus_per_node" in pool.model_fields_set and pool.gpus_per_node != offering.gpus_per_node:
-            raise CatalogError(
-                f"{explicit} has {offering.gpus_per_node} GPU(s) per node, not {pool.gpus_per_node}; "
-                "drop gpusPerNode or make them agree"
-            )
-        return offering
-    if pool.gpu is None:
-        field = "instanceType" if cloud is Cloud.AWS else "machineType"
-        raise CatalogError(f"set gpu (with gpusPerNode) or {field}")
-    return resolve(cloud.value, pool.gpu, pool.gpus_per_node)
-
-
-def offering_zones(config: PlatformConfig, offering: Offering) -> tuple[str, ...]:
-    if config.cloud is Cloud.AWS:
-        return aws_zones(offering.instance_type, config.region)
-    return gcp_zones(offering.accelerator, config.region)
-
-
-def pool_zones(config: PlatformConfig, pool: NodePool, offering: Offering) -> tuple[str, ...]:
-    wanted = pool.zones or config.zones
-    offered = offering_zones(config, offering)
-    return tuple(z for z in offered if not wanted or z in wanted)
-
-
 def resolve_pools(config: PlatformConfig) -> list[ResolvedPool]:
-    """Every pool resolved (none on existing clusters); call only on a config that passed the checks."""
-    if config.cloud is Cloud.EXISTING:
-        return []
+    """Every pool resolved through its cloud's backend (none where pools are existing nodes).
+
+    Call only on a config that passed the checks.
+    """
+    cloud = backend(config.cloud)
     out = []
     for pool in config.node_pools:
-        offering = offering_for(config.cloud, pool)
-        out.append(ResolvedPool(pool, offering, pool_zones(config, pool, offering)))
+        offering = cloud.offering(pool)
+        if offering is None:
+            continue
+        out.append(ResolvedPool(pool, offering, cloud.pool_zones(config, pool, offering)))
     return out
 
 
@@ -122,6 +96,8 @@ def resolved_spec(rp: ResolvedPool) -> PoolSpec:
 
 def pool_specs(config: PlatformConfig, resolved: list[ResolvedPool]) -> list[PoolSpec]:
     """Every pool as a spec, from ``resolve_pools(config)``; call only on a config that passed the checks."""
-    if config.cloud is Cloud.EXISTING:
-        return [pool_spec(p, p.gpu or "", p.gpus_per_node) for p in config.node_pools]
-    return [resolved_spec(rp) for rp in resolved]
+    by_name = {rp.pool.name: rp for rp in resolved}
+    return [
+        resolved_spec(by_name[p.name]) if p.name in by_name else pool_spec(p, p.gpu or "", p.gpus_per_node)
+        for p in config.node_pools
+    ]

@@ -1,0 +1,48 @@
+"""The cluster layer: each cloud's builder, imported only for the cloud a stack uses.
+
+A builder registers the cluster (or reaches an existing one), its GPU pools and
+the cloud's own add-ons, and returns a ``Cluster``: the explicit Kubernetes
+provider every Kubernetes resource of the platform uses, created only after the
+cluster is usable (system nodes up, the deployer's access in place), and the
+outputs users need. The cloud's backend (``stacks/clouds``) names the module,
+so an ``existing`` stack never loads a cloud SDK and a GCP stack never loads AWS.
+"""
+
+import importlib
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from stacks.clouds import backend
+from stacks.model import PlatformConfig
+from stacks.resolve import ResolvedPool
+
+MANAGED_BY = {"managed-by": "pulumi", "platform": "gpu-platform"}
+
+
+@dataclass
+class Cluster:
+    provider: k8s.Provider
+    name: pulumi.Output[str]
+    endpoint: pulumi.Output[str] | None
+    kubeconfig: pulumi.Output[str] | None
+    """Secret."""
+
+
+def kubernetes_provider(
+    name: str, kubeconfig: pulumi.Output[str], parent: pulumi.Resource, ready: list[pulumi.Resource]
+) -> k8s.Provider:
+    """The provider of a cluster the platform creates. It depends on what makes the cluster usable, so every
+    Kubernetes object (all go through it) waits for system nodes and access instead of racing them."""
+    return k8s.Provider(
+        f"{name}-k8s",
+        k8s.ProviderArgs(kubeconfig=kubeconfig, enable_server_side_apply=True),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=ready),
+    )
+
+
+def build_cluster(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
+    module = importlib.import_module(backend(config.cloud).builder)
+    cluster: Cluster = module.build(config, pools)
+    return cluster

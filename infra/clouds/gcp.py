@@ -1,0 +1,96 @@
+"""GKE: the cluster on its own network (webhook firewall included) and one node pool per GPU pool."""
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.gke_cluster import GkeCluster, GkeClusterArgs
+from components.gke_gpu_pool import GkeGpuPool, GkeGpuPoolArgs
+from infra.charts import webhook_ports
+from infra.clouds import Cluster, kubernetes_provider
+from stacks.model import PlatformConfig
+from stacks.resolve import ResolvedPool, resolved_spec
+
+
+def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
+    c = config.cluster
+    labels = {"managed-by": "pulumi", "platform": "gpu-platform", "cluster": c.name}
+    provider = gcp.Provider("gcp", project=config.project, region=config.region, default_labels=labels)
+    opts = pulumi.ResourceOptions(providers={"gcp": provider})
+    gke = GkeCluster(
+        c.name,
+        GkeClusterArgs(
+            name=c.name,
+            project=config.project,
+            region=config.region,
+            kubernetes_version=c.kubernetes_version,
+            release_channel=c.release_channel.value,
+            network_cidr=c.network_cidr,
+            public_endpoint_cidrs=tuple(c.public_endpoint_cidrs),
+            webhook_ports=webhook_ports(config),
+            system_machine_type=c.system_pool.machine_type,
+            dcgm_metrics=config.gpu_software.dcgm.enabled,
+            system_min_nodes=c.system_pool.min_nodes,
+            system_max_nodes=c.system_pool.max_nodes,
+        ),
+        opts,
+    )
+    offered = _OfferedZones(config.project, provider)
+    for rp in pools:
+        pool = rp.pool
+        GkeGpuPool(
+            f"pool-{pool.name}",
+            GkeGpuPoolArgs(
+                pool=resolved_spec(rp),
+                project=config.project,
+                region=config.region,
+                cluster_id=gke.cluster_id,
+                cluster_name=c.name,
+                machine_type=rp.offering.instance_type,
+                accelerator=rp.offering.accelerator,
+                zones=offered.zones(rp.offering.instance_type, rp.zones),
+                spot=rp.spot,
+                min_nodes=pool.min_nodes,
+                disk_size_gib=pool.disk_size_gib,
+                driver_version=pool.driver_version.value,
+            ),
+            opts,
+        )
+    return Cluster(
+        kubernetes_provider(c.name, gke.kubeconfig, gke, gke.ready), gke.cluster_name, gke.endpoint, gke.kubeconfig
+    )
+
+
+class _OfferedZones:
+    """Which of the catalog's zones offer a machine type, asked of Compute Engine at deploy time (offline: the
+    catalog, through the mocks). pulumi-gcp has no accelerator-type lookup; the machine types of a zone list
+    their attached accelerators. One lookup per (zone, machine type)."""
+
+    def __init__(self, project: str, provider: gcp.Provider) -> None:
+        self.project = project
+        self.provider = provider
+        self._found: dict[tuple[str, str], pulumi.Output[bool]] = {}
+
+    def _offers(self, zone: str, machine_type: str) -> pulumi.Output[bool]:
+        if (zone, machine_type) not in self._found:
+            result = gcp.compute.get_machine_types_output(
+                zone=zone,
+                project=self.project,
+                filter=f'name = "{machine_type}"',
+                opts=pulumi.InvokeOutputOptions(provider=self.provider),
+            )
+            self._found[zone, machine_type] = result.machine_types.apply(lambda found: bool(found))
+        return self._found[zone, machine_type]
+
+    def zones(self, machine_type: str, zones: Sequence[str]) -> pulumi.Output[list[str]]:
+        def pick(offers: list[bool]) -> list[str]:
+            chosen = [zone for zone, ok in zip(zones, offers, strict=True) if ok]
+            if not chosen:
+                raise ValueError(
+                    f"Compute Engine no longer offers {machine_type} in zones {', '.join(zones)} (the GPU catalog "
+                    "said it did); refresh it with `python3 tasks.py catalog-refresh`, or choose other zones"
+                )
+            return chosen
+
+        return pulumi.Output.all(*(self._offers(z, machine_type) for z in zones)).apply(pick)

@@ -1,0 +1,82 @@
+"""Google Cloud: GKE with node pools per accelerator; GKE installs drivers and runs the device plugin."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from components.catalog import GCP_ACCELERATOR_ZONES, GCP_ZONE_REGIONS, Offering, gcp_zones
+from components.versions import GKE_VERSIONS
+from stacks.clouds.base import Capability, Issue, key
+from stacks.clouds.managed import ManagedCloud
+from stacks.model import Cloud, MigStrategy, NodePool, PlatformConfig
+
+_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+
+
+class Gcp(ManagedCloud):
+    cloud = Cloud.GCP
+    capabilities = frozenset(
+        {
+            Capability.MANAGED_CLUSTER,
+            Capability.MACHINE_TYPES,
+            Capability.RELEASE_CHANNELS,
+            Capability.DRIVER_VERSIONS,
+            Capability.PROJECTS,
+        }
+    )
+    builder = "infra.clouds.gcp"
+    region_pattern = re.compile(r"^[a-z]+-[a-z]+[0-9]$")
+    region_example = "us-central1"
+    type_field = "machineType"
+    max_endpoint_cidrs = 50
+
+    def explicit_type(self, pool: NodePool) -> str | None:
+        return pool.machine_type
+
+    def offered_zones(self, config: PlatformConfig, offering: Offering) -> tuple[str, ...]:
+        return gcp_zones(offering.accelerator, config.region)
+
+    def region_zones(self, config: PlatformConfig) -> tuple[str, ...] | None:
+        zones = {z for regions in GCP_ACCELERATOR_ZONES.values() for z in regions.get(config.region, ())}
+        return tuple(sorted(zones)) or None
+
+    def access(self, config: PlatformConfig) -> dict[str, str]:
+        return {
+            "endpoint": self.endpoint_access(config),
+            "deployer": f"a Google identity with roles/container.admin, roles/compute.networkAdmin, "
+            f"roles/iam.serviceAccountAdmin and roles/resourcemanager.projectIamAdmin on {config.project}",
+        }
+
+    def check(self, config: PlatformConfig) -> Iterable[Issue]:
+        version = config.cluster.kubernetes_version
+        if version not in GKE_VERSIONS:
+            yield (
+                key("cluster.kubernetesVersion"),
+                f"{version!r} is not a GKE version a new cluster can start on; allowed: {', '.join(GKE_VERSIONS)}",
+            )
+        if not _PROJECT.match(config.project):
+            yield key("project"), f"{config.project!r} is not a Google Cloud project id; required for cloud gcp"
+        if self.region_pattern.match(config.region) and config.region not in GCP_ZONE_REGIONS:
+            # No zone data is not the same as no GPUs: say which, and what is known.
+            known = ", ".join(GCP_ZONE_REGIONS)
+            yield key("region"), f"{config.region!r}: the GPU catalog has no zone data for this region; known: {known}"
+            return
+        yield from super().check(config)
+
+    def check_pool(self, config: PlatformConfig, i: int, pool: NodePool, offering: Offering) -> Iterable[Issue]:
+        mig = pool.sharing.mig
+        if mig is not None and (mig.strategy is MigStrategy.MIXED or mig.layout is not None):
+            yield (
+                key(f"nodePools[{i}].sharing.mig"),
+                "GKE splits every GPU of a node pool into one profile: use profile with strategy single",
+            )
+        if pool.sharing.rename_by_default:
+            # GKE advertises shared GPUs as nvidia.com/gpu; queues and quotas would name a resource no node has.
+            yield (
+                key(f"nodePools[{i}].sharing.renameByDefault"),
+                "GKE never renames shared GPUs (they stay nvidia.com/gpu); allowed: false",
+            )
+
+
+GCP = Gcp()
