@@ -1,4 +1,8 @@
-"""The VPC of an EKS cluster: private subnets for nodes, public subnets only for load balancers and NAT."""
+"""The VPC of an EKS cluster: private subnets for nodes, public subnets only for load balancers and NAT.
+
+Subnets are placed by availability-zone ID (``use1-az1``), never by zone name:
+names map to different physical zones in every account, IDs do not.
+"""
 
 import ipaddress
 from collections.abc import Sequence
@@ -15,7 +19,7 @@ class AwsNetworkArgs:
     cidr: str
     """VPC CIDR, /16 to /24."""
     zones: Sequence[str]
-    """Availability zones: one private and one public subnet each."""
+    """Availability-zone IDs: one private and one public subnet each."""
     single_nat_gateway: bool = True
     """One NAT gateway for all zones (cheaper) or one per zone (survives a zone outage)."""
 
@@ -38,7 +42,7 @@ def split_cidr(cidr: str, zones: int) -> tuple[list[str], list[str]]:
 class AwsNetwork(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     private_subnet_ids: dict[str, pulumi.Output[str]]
-    """Private subnet id per zone."""
+    """Private subnet id per zone ID."""
     public_subnet_ids: dict[str, pulumi.Output[str]]
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -70,7 +74,7 @@ class AwsNetwork(pulumi.ComponentResource):
                 f"{name}-public-{zone}",
                 vpc_id=vpc.id,
                 cidr_block=public_cidrs[i],
-                availability_zone=zone,
+                availability_zone_id=zone,
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{cluster}-public-{zone}", "kubernetes.io/role/elb": "1", **shared},
                 opts=child,
@@ -94,7 +98,7 @@ class AwsNetwork(pulumi.ComponentResource):
                 f"{name}-private-{zone}",
                 vpc_id=vpc.id,
                 cidr_block=private_cidrs[i],
-                availability_zone=zone,
+                availability_zone_id=zone,
                 tags={
                     "Name": f"{cluster}-private-{zone}",
                     "kubernetes.io/role/internal-elb": "1",

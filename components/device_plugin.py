@@ -63,7 +63,7 @@ class Toleration(TypedDict, total=False):
     effect: str
 
 
-class DevicePluginValues(TypedDict):
+class DevicePluginValues(TypedDict, total=False):
     """The subset of the chart's values the platform sets (paths checked against the chart's values.yaml)."""
 
     config: dict[str, str]
@@ -71,6 +71,7 @@ class DevicePluginValues(TypedDict):
     affinity: dict[str, Any]
     priorityClassName: str
     gfd: dict[str, bool]
+    mofedEnabled: bool
 
 
 def tolerations(pools: Sequence[PoolSpec]) -> list[Toleration]:
@@ -102,11 +103,18 @@ def affinity() -> dict[str, Any]:
     return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}
 
 
-def helm_values(config_map_name: str, pools: Sequence[PoolSpec], gpu_feature_discovery: bool) -> DevicePluginValues:
-    return {
+def helm_values(
+    config_map_name: str, pools: Sequence[PoolSpec], gpu_feature_discovery: bool, mofed: bool | None = None
+) -> DevicePluginValues:
+    """``mofed``: the plugin's MOFED support (``None`` keeps its default, on since v0.19); off on EFA nodes,
+    where its /dev/infiniband mounts clash with the EFA device plugin (EKS user guide, "EFA")."""
+    values: DevicePluginValues = {
         "config": {"name": config_map_name, "default": DEFAULT_CONFIG},
         "tolerations": tolerations(pools),
         "affinity": affinity(),
         "priorityClassName": "system-node-critical",
         "gfd": {"enabled": gpu_feature_discovery},
     }
+    if mofed is not None:
+        values["mofedEnabled"] = mofed
+    return values

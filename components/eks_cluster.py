@@ -6,23 +6,19 @@ KMS key; authentication uses EKS access entries (API mode), not the aws-auth
 ConfigMap.
 """
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_iam import assume_role_policy, node_role
 from components.kubeconfig import exec_kubeconfig
 
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
-NODE_POLICIES = (
-    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
-    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-)
 LOG_TYPES = ("api", "audit", "authenticator")
+SYSTEM_ROLE_LABEL = {"gpu-platform.io/role": "system"}
+"""System nodes carry this label; platform controllers select it."""
 
 
 @dataclass(frozen=True)
@@ -32,8 +28,10 @@ class EksClusterArgs:
     region: str
     kubernetes_version: str
     """Pinned Kubernetes minor version, e.g. ``1.33``."""
-    private_subnet_ids: Sequence[pulumi.Input[str]]
-    """Subnets of the control plane ENIs and of the system nodes."""
+    control_plane_subnet_ids: Sequence[pulumi.Input[str]]
+    """Subnets of the control plane's network interfaces: zones EKS supports for them, at least two."""
+    node_subnet_ids: Sequence[pulumi.Input[str]]
+    """Subnets of the system nodes."""
     public_endpoint_cidrs: Sequence[str] = ()
     """CIDRs allowed on the public endpoint; empty: private endpoint only."""
     admins: Sequence[str] = ()
@@ -44,15 +42,6 @@ class EksClusterArgs:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def _assume_role(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-        }
-    )
-
-
 def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
     """A kubeconfig that authenticates with ``aws eks get-token``."""
     args = ["eks", "get-token", "--cluster-name", name, "--region", region, "--output", "json"]
@@ -61,6 +50,7 @@ def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
 
 class EksCluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     """Secret."""
@@ -69,20 +59,23 @@ class EksCluster(pulumi.ComponentResource):
     oidc_provider_arn: pulumi.Output[str]
     oidc_issuer: pulumi.Output[str]
     cluster_security_group_id: pulumi.Output[str]
+    ready: list[pulumi.Resource]
+    """What must exist before anything is applied inside the cluster: system nodes to run controllers and
+    the admins' access (the deployer is one of them). The Kubernetes provider depends on these."""
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:EksCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         cluster = self._create_control_plane(name, args, child)
-        self._create_access(name, args, cluster, child)
-        node_role = self._create_node_role(name, child)
+        access = self._create_access(name, args, cluster, child)
+        nodes = node_role(f"{name}-nodes", self)
         # Managed node groups get their access entries from EKS itself (API mode).
-        aws.eks.NodeGroup(
+        system = aws.eks.NodeGroup(
             f"{name}-system",
             cluster_name=cluster.name,
             node_group_name="system",
-            node_role_arn=node_role.arn,
-            subnet_ids=list(args.private_subnet_ids),
+            node_role_arn=nodes.arn,
+            subnet_ids=list(args.node_subnet_ids),
             ami_type="AL2023_x86_64_STANDARD",
             instance_types=[args.system_instance_type],
             capacity_type="ON_DEMAND",
@@ -90,15 +83,17 @@ class EksCluster(pulumi.ComponentResource):
                 desired_size=args.system_min_nodes, min_size=args.system_min_nodes, max_size=args.system_max_nodes
             ),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-            labels={"gpu-platform.io/role": "system"},
+            labels=SYSTEM_ROLE_LABEL,
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
         )
+        self.ready = [system, *access]
         self.cluster_name = cluster.name
+        self.cluster_arn = cluster.arn
         self.endpoint = cluster.endpoint
         self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
-        self.node_role_arn = node_role.arn
-        self.node_role_name = node_role.name
+        self.node_role_arn = nodes.arn
+        self.node_role_name = nodes.name
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
                 lambda v: kubeconfig(v[0], v[1], v[2], args.region)
@@ -109,7 +104,7 @@ class EksCluster(pulumi.ComponentResource):
         )
 
     def _create_control_plane(self, name: str, args: EksClusterArgs, child: pulumi.ResourceOptions) -> aws.eks.Cluster:
-        role = aws.iam.Role(f"{name}-cluster", assume_role_policy=_assume_role("eks.amazonaws.com"), opts=child)
+        role = aws.iam.Role(f"{name}-cluster", assume_role_policy=assume_role_policy("eks.amazonaws.com"), opts=child)
         attachment = aws.iam.RolePolicyAttachment(
             f"{name}-cluster", role=role.name, policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy", opts=child
         )
@@ -129,7 +124,7 @@ class EksCluster(pulumi.ComponentResource):
             version=args.kubernetes_version,
             role_arn=role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
-                subnet_ids=list(args.private_subnet_ids),
+                subnet_ids=list(args.control_plane_subnet_ids),
                 endpoint_private_access=True,
                 endpoint_public_access=public,
                 public_access_cidrs=list(args.public_endpoint_cidrs) if public else None,
@@ -156,12 +151,14 @@ class EksCluster(pulumi.ComponentResource):
 
     def _create_access(
         self, name: str, args: EksClusterArgs, cluster: aws.eks.Cluster, child: pulumi.ResourceOptions
-    ) -> None:
+    ) -> list[pulumi.Resource]:
+        """Cluster-admin access entries for ``admins`` (with none, EKS bootstraps the creator as admin)."""
+        associations: list[pulumi.Resource] = []
         for i, principal in enumerate(args.admins):
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{i}", cluster_name=cluster.name, principal_arn=principal, type="STANDARD", opts=child
             )
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 f"{name}-admin-{i}",
                 cluster_name=cluster.name,
                 principal_arn=principal,
@@ -169,11 +166,5 @@ class EksCluster(pulumi.ComponentResource):
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
             )
-
-    def _create_node_role(self, name: str, child: pulumi.ResourceOptions) -> aws.iam.Role:
-        role = aws.iam.Role(f"{name}-nodes", assume_role_policy=_assume_role("ec2.amazonaws.com"), opts=child)
-        for policy in NODE_POLICIES:
-            aws.iam.RolePolicyAttachment(
-                f"{name}-nodes-{policy.rsplit('/', 1)[-1]}", role=role.name, policy_arn=policy, opts=child
-            )
-        return role
+            associations.append(association)
+        return associations

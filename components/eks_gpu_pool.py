@@ -15,14 +15,18 @@ import pulumi_aws as aws
 
 from components.pool_spec import PoolSpec, SharingMode
 
-# Node image -> (EKS AMI type, device of the volume that holds images). A table, not an if-chain:
+# Node image -> device of the volume that holds container images. A table, not an if-chain:
 # Bottlerocket keeps its OS on /dev/xvda and containers on the data volume /dev/xvdb.
-AMI_TYPES: dict[str, tuple[str, str]] = {
-    "al2023": ("AL2023_x86_64_NVIDIA", "/dev/xvda"),
-    "bottlerocket": ("BOTTLEROCKET_x86_64_NVIDIA", "/dev/xvdb"),
-}
+DATA_DEVICES: dict[str, str] = {"al2023": "/dev/xvda", "bottlerocket": "/dev/xvdb"}
 CAPACITY_TYPES = {"on-demand": "ON_DEMAND", "spot": "SPOT"}
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+EFA_RESOURCE = "vpc.amazonaws.com/efa"
+AUTOSCALER_RESOURCE_TAG = "k8s.io/cluster-autoscaler/node-template/resources/"
+"""Cluster Autoscaler reads a managed node group's labels and taints through eks:DescribeNodegroup, and the
+extended resources a node will have from these node-group tags: without them it cannot know that a pool
+scaled to zero offers (shared) GPUs or EFA devices, and never scales it up."""
+LAUNCH_TEMPLATE_TAGGED = ("instance", "volume", "network-interface")
+"""Resources the launch template tags at launch (the provider's default tags do not reach them)."""
 
 
 @dataclass(frozen=True)
@@ -30,34 +34,59 @@ class EksGpuPoolArgs:
     pool: PoolSpec
     cluster_name: pulumi.Input[str]
     node_role_arn: pulumi.Input[str]
-    subnet_ids: Sequence[pulumi.Input[str]]
-    """Private subnets of the zones the pool may use (one zone for EFA pools)."""
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Private subnets of the zones the pool may use (one zone for EFA pools), as offered at deploy time."""
     instance_type: str
-    ami: str = "al2023"
-    """``al2023`` or ``bottlerocket`` (keys of ``AMI_TYPES``)."""
+    ami_type: str
+    """EKS AMI type with NVIDIA drivers (``AL2023_x86_64_NVIDIA`` ...)."""
+    image: str = "al2023"
+    """``al2023`` or ``bottlerocket`` (keys of ``DATA_DEVICES``)."""
     capacity: str = "on-demand"
     min_nodes: int = 0
     disk_size_gib: int = 200
     efa_interfaces: int = 0
-    """EFA interfaces to attach (the instance type's maximum); 0 for none."""
+    """EFA devices to attach (the instance type's maximum); 0 for none."""
+    efa_on_primary_card: bool = True
+    """Whether network card 0 takes an EFA device (not on p6-b300, whose card 0 is ENA only)."""
+    security_group_ids: Sequence[pulumi.Input[str]] = ()
+    """Groups of every network interface when the template defines interfaces (EFA): the cluster security
+    group, which lets nodes talk to the control plane and allows all traffic within itself, as EFA needs."""
     tags: dict[str, str] = field(default_factory=dict)
+    """Cost and ownership tags for the instances, volumes and interfaces the pool launches."""
 
 
 def _base64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def efa_interfaces(count: int) -> list[aws.ec2.LaunchTemplateNetworkInterfaceArgs]:
-    """One EFA interface per network card; the first is the primary (device index 0)."""
-    return [
-        aws.ec2.LaunchTemplateNetworkInterfaceArgs(
-            device_index=0 if card == 0 else 1,
+def efa_interfaces(
+    count: int, on_primary_card: bool, security_groups: Sequence[pulumi.Input[str]]
+) -> list[aws.ec2.LaunchTemplateNetworkInterfaceArgs]:
+    """The layout the EC2 user guide prescribes ("Maximize network bandwidth ... multiple network cards"):
+    an ENA primary interface on card 0, then one EFA-only interface per EFA device, on card 0 device 1
+    (when card 0 takes EFA) and on device 0 of every further card. EFA-only interfaces carry no IP
+    addresses, so the instance keeps one routable interface."""
+
+    def interface(card: int, device: int, kind: str) -> aws.ec2.LaunchTemplateNetworkInterfaceArgs:
+        return aws.ec2.LaunchTemplateNetworkInterfaceArgs(
             network_card_index=card,
-            interface_type="efa",
+            device_index=device,
+            interface_type=kind,
+            security_groups=list(security_groups),
             delete_on_termination="true",
         )
-        for card in range(count)
-    ]
+
+    first = 0 if on_primary_card else 1
+    cards = range(first, first + count)
+    return [interface(0, 0, "interface"), *(interface(c, 1 if c == 0 else 0, "efa-only") for c in cards)]
+
+
+def autoscaler_tags(pool: PoolSpec, efa_devices: int) -> dict[str, str]:
+    """What one node of the pool advertises, as Cluster Autoscaler node-template tags."""
+    resources = dict(pool.node_resources())
+    if efa_devices:
+        resources[EFA_RESOURCE] = efa_devices
+    return {f"{AUTOSCALER_RESOURCE_TAG}{name}": str(amount) for name, amount in sorted(resources.items())}
 
 
 def bottlerocket_settings(pool: PoolSpec) -> str | None:
@@ -88,7 +117,6 @@ class EksGpuPool(pulumi.ComponentResource):
         super().__init__("gpu-platform:index:EksGpuPool", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         pool = args.pool
-        ami_type, data_device = AMI_TYPES[args.ami]
         placement = None
         if args.efa_interfaces:
             placement_group = aws.ec2.PlacementGroup(
@@ -103,7 +131,7 @@ class EksGpuPool(pulumi.ComponentResource):
             ),
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                    device_name=data_device,
+                    device_name=DATA_DEVICES[args.image],
                     ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
                         volume_size=args.disk_size_gib,
                         volume_type="gp3",
@@ -112,14 +140,16 @@ class EksGpuPool(pulumi.ComponentResource):
                     ),
                 )
             ],
-            network_interfaces=efa_interfaces(args.efa_interfaces) or None,
+            network_interfaces=efa_interfaces(args.efa_interfaces, args.efa_on_primary_card, args.security_group_ids)
+            if args.efa_interfaces
+            else None,
             placement=placement,
             tag_specifications=[
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type="instance", tags=args.tags),
-                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type="volume", tags=args.tags),
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=args.tags)
+                for kind in LAUNCH_TEMPLATE_TAGGED
             ],
             user_data=_base64(settings)
-            if args.ami == "bottlerocket" and (settings := bottlerocket_settings(pool))
+            if args.image == "bottlerocket" and (settings := bottlerocket_settings(pool))
             else None,
             update_default_version=True,
             tags=args.tags,
@@ -130,9 +160,9 @@ class EksGpuPool(pulumi.ComponentResource):
             cluster_name=args.cluster_name,
             node_group_name=pool.name,
             node_role_arn=args.node_role_arn,
-            subnet_ids=list(args.subnet_ids),
+            subnet_ids=args.subnet_ids,
             instance_types=[args.instance_type],
-            ami_type=ami_type,
+            ami_type=args.ami_type,
             capacity_type=CAPACITY_TYPES[args.capacity],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 desired_size=args.min_nodes, min_size=args.min_nodes, max_size=pool.max_nodes
@@ -146,9 +176,13 @@ class EksGpuPool(pulumi.ComponentResource):
                 for t in pool.taints
             ],
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-            tags={**args.tags, "gpu-platform.io/pool": pool.name},
-            # The cluster autoscaler (or a person) owns the desired size once the pool exists.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
+            tags={**args.tags, **autoscaler_tags(pool, args.efa_interfaces)},
+            # The cluster autoscaler (or a person) owns the desired size once the pool exists. A new
+            # instance type replaces the group: delete first, since the name stays (labels, quotas
+            # and queues refer to it) and GPU quota rarely fits both groups at once.
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["scalingConfig.desiredSize"], delete_before_replace=True
+            ),
         )
         self.node_group_name = group.node_group_name
         self.register_outputs({"nodeGroupName": self.node_group_name})

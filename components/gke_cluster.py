@@ -23,6 +23,14 @@ NODE_ROLES = (
     "roles/artifactregistry.reader",
 )
 CONTROL_PLANE_CIDR = "172.16.0.0/28"
+"""The control plane's range (VPC peering): GKE opens 443 and 10250 from it to the nodes, nothing else."""
+SYSTEM_ROLE_LABEL = {"gpu-platform.io/role": "system"}
+
+
+def node_tag(cluster: str) -> str:
+    """The network tag every node pool of the platform carries: firewall rules target it
+    (GKE's own node tag carries a hash that is unknown before the cluster exists)."""
+    return f"{cluster}-nodes"
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ class GkeClusterArgs:
     """Node range; pods and services get secondary ranges derived from it."""
     public_endpoint_cidrs: Sequence[str] = ()
     """CIDRs allowed on the public endpoint; empty: private endpoint only."""
+    webhook_ports: Sequence[int] = ()
+    """Ports of the admission webhooks the platform installs: the control plane must reach them on the nodes."""
     system_machine_type: str = "e2-standard-4"
     system_min_nodes: int = 2
     system_max_nodes: int = 4
@@ -90,6 +100,8 @@ class GkeCluster(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     """Secret."""
+    ready: list[pulumi.Resource]
+    """What must exist before anything is applied inside the cluster (system nodes, webhook firewall)."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:GkeCluster", name, None, opts)
@@ -171,7 +183,29 @@ class GkeCluster(pulumi.ComponentResource):
         system_account = node_service_account(
             self, f"{name}-system-sa", f"{args.name}-system"[:30].rstrip("-"), args.project, "GKE system nodes"
         )
-        gcp.container.NodePool(
+        self.ready = []
+        if args.webhook_ports:
+            # Private nodes: without this rule every object a webhook checks (Kueue's, KServe's ...) times out.
+            self.ready.append(
+                gcp.compute.Firewall(
+                    f"{name}-webhooks",
+                    name=f"{args.name}-webhooks",
+                    project=args.project,
+                    network=network.id,
+                    direction="INGRESS",
+                    priority=1000,
+                    source_ranges=[CONTROL_PLANE_CIDR],
+                    allows=[
+                        gcp.compute.FirewallAllowArgs(
+                            protocol="tcp", ports=[str(p) for p in sorted(set(args.webhook_ports))]
+                        )
+                    ],
+                    target_tags=[node_tag(args.name)],
+                    description="GKE control plane to the admission webhooks the GPU platform installs",
+                    opts=child,
+                )
+            )
+        system_pool = gcp.container.NodePool(
             f"{name}-system",
             name="system",
             project=args.project,
@@ -192,11 +226,13 @@ class GkeCluster(pulumi.ComponentResource):
                 shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
                     enable_secure_boot=True, enable_integrity_monitoring=True
                 ),
-                labels={"gpu-platform.io/role": "system"},
+                labels=SYSTEM_ROLE_LABEL,
+                tags=[node_tag(args.name)],
                 resource_labels=args.labels,
             ),
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
         )
+        self.ready.append(system_pool)
         self.cluster_name = cluster.name
         self.cluster_id = cluster.id
         self.endpoint = cluster.endpoint

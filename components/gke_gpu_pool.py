@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
-from components.gke_cluster import node_service_account
+from components.gke_cluster import node_service_account, node_tag
 from components.pool_spec import GPU_TAINT, PoolSpec, SharingMode
 
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
@@ -28,8 +28,8 @@ class GkeGpuPoolArgs:
     machine_type: str
     accelerator: str
     """GKE accelerator type, e.g. ``nvidia-l4``."""
-    zones: Sequence[str]
-    """Node locations: zones of the region that offer the accelerator."""
+    zones: pulumi.Input[Sequence[str]]
+    """Node locations: zones of the region that offer the machine type (checked with the cloud at deploy time)."""
     spot: bool = False
     min_nodes: int = 0
     disk_size_gib: int = 200
@@ -67,7 +67,7 @@ class GkeGpuPool(pulumi.ComponentResource):
             project=args.project,
             cluster=args.cluster_id,
             location=args.region,
-            node_locations=list(args.zones),
+            node_locations=args.zones,
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
                 total_min_node_count=args.min_nodes, total_max_node_count=pool.max_nodes, location_policy="ANY"
             ),
@@ -100,6 +100,7 @@ class GkeGpuPool(pulumi.ComponentResource):
                     enable_secure_boot=True, enable_integrity_monitoring=True
                 ),
                 labels=pool.node_labels(device_plugin=False),
+                tags=[node_tag(args.cluster_name)],
                 # GKE adds the GPU taint itself; declaring it again would fight GKE on every update.
                 taints=[
                     gcp.container.NodePoolNodeConfigTaintArgs(key=t.key, value=t.value, effect=TAINT_EFFECTS[t.effect])
@@ -108,7 +109,9 @@ class GkeGpuPool(pulumi.ComponentResource):
                 ],
                 resource_labels=args.labels,
             ),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
+            # A changed accelerator, count or spot setting replaces the pool. Delete first: the new pool
+            # keeps the name (workloads and quotas refer to it), and GPU quota rarely fits both at once.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"], delete_before_replace=True),
         )
         self.node_pool_name = node_pool.name
         self.register_outputs({"nodePoolName": self.node_pool_name})

@@ -49,18 +49,32 @@ def helm_values(
     toolkit: bool,
     dcgm: bool,
     service_monitor: bool,
+    mig_reboot: bool = False,
+    mofed: bool | None = None,
 ) -> dict[str, Any]:
-    """The subset of the chart's values the platform sets (paths checked against the chart's values.yaml)."""
+    """The subset of the chart's values the platform sets (paths checked against the chart's values.yaml).
+
+    ``mig_reboot``: the MIG manager reboots a node to change MIG mode (cloud VMs such as EKS AL2023
+    nodes cannot reset the GPU otherwise). ``mofed``: the device plugin's MOFED support, off on EFA nodes.
+    """
     daemonset_tolerations: list[Toleration] = tolerations(pools)
+    device_plugin: dict[str, Any] = {
+        "config": {"create": False, "name": device_plugin_config_map, "default": DEFAULT_CONFIG}
+    }
+    if mofed is not None:
+        device_plugin["env"] = [{"name": "MOFED_ENABLED", "value": str(mofed).lower()}]
+    mig_manager: dict[str, Any] = {
+        "enabled": any(p.sharing.mig is not None for p in pools),
+        "config": {"create": False, "name": mig_config_map, "default": MIG_DISABLED},
+    }
+    if mig_reboot:
+        mig_manager["env"] = [{"name": "WITH_REBOOT", "value": "true"}]
     return {
         "driver": {"enabled": driver},
         "toolkit": {"enabled": toolkit},
-        "devicePlugin": {"config": {"create": False, "name": device_plugin_config_map, "default": DEFAULT_CONFIG}},
+        "devicePlugin": device_plugin,
         "mig": {"strategy": mig_strategy(pools)},
-        "migManager": {
-            "enabled": any(p.sharing.mig is not None for p in pools),
-            "config": {"create": False, "name": mig_config_map, "default": MIG_DISABLED},
-        },
+        "migManager": mig_manager,
         "dcgmExporter": {"enabled": dcgm, "serviceMonitor": {"enabled": service_monitor}},
         "gfd": {"enabled": True},
         "nfd": {"enabled": True},

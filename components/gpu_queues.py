@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import helm
 from components import labels as L
 from components.pool_spec import PoolSpec
 from components.versions import KUEUE
@@ -113,19 +114,8 @@ class GpuQueues(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.namespace, labels={L.MANAGED_BY_LABEL: L.MANAGED_BY}),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        release = k8s.helm.v3.Release(
-            f"{name}-kueue",
-            k8s.helm.v3.ReleaseArgs(
-                name="kueue",
-                chart=KUEUE.chart,
-                version=KUEUE.version,
-                namespace=ns.metadata.name,
-                values={"enablePrometheus": args.prometheus},
-                atomic=True,
-                cleanup_on_fail=True,
-                max_history=5,
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+        release = helm.release(
+            f"{name}-kueue", "kueue", KUEUE, ns.metadata.name, {"enablePrometheus": args.prometheus}, self
         )
         # The CRDs come with the chart: every queue object waits for it.
         after_kueue = pulumi.ResourceOptions(parent=self, depends_on=[release])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import dcgm, device_plugin, fake_gpus, gpu_operator
+from components import dcgm, device_plugin, fake_gpus, gpu_operator, helm
 from components import labels as L
 from components.pool_spec import PoolSpec
 from components.versions import DCGM_EXPORTER, FAKE_GPU_OPERATOR, GPU_OPERATOR, NVIDIA_DEVICE_PLUGIN, ChartPin
@@ -45,6 +45,10 @@ class GpuSoftwareArgs:
     """gpu-operator stack: install the NVIDIA container toolkit."""
     fake_gpus: bool = False
     """Install fake-gpu-operator for the pools marked simulated."""
+    mig_reboot: bool = False
+    """gpu-operator stack: the MIG manager reboots nodes to change MIG mode (cloud VMs)."""
+    mofed: bool | None = None
+    """The device plugin's MOFED support; ``None`` keeps the chart's default."""
 
 
 class GpuSoftware(pulumi.ComponentResource):
@@ -66,7 +70,9 @@ class GpuSoftware(pulumi.ComponentResource):
             configs = self._config_map(
                 f"{name}-device-plugin-configs", DEVICE_PLUGIN_CONFIGS, ns, device_plugin.config_map_data(args.pools)
             )
-            plugin_values = device_plugin.helm_values(DEVICE_PLUGIN_CONFIGS, args.pools, args.gpu_feature_discovery)
+            plugin_values = device_plugin.helm_values(
+                DEVICE_PLUGIN_CONFIGS, args.pools, args.gpu_feature_discovery, args.mofed
+            )
             self._release(
                 f"{name}-device-plugin",
                 "nvidia-device-plugin",
@@ -98,6 +104,8 @@ class GpuSoftware(pulumi.ComponentResource):
                 toolkit=args.operator_toolkit,
                 dcgm=args.dcgm,
                 service_monitor=args.service_monitor,
+                mig_reboot=args.mig_reboot,
+                mofed=args.mofed,
             )
             self._release(f"{name}-operator", "gpu-operator", GPU_OPERATOR, values, ns, [configs, migs])
         if args.fake_gpus:
@@ -127,19 +135,4 @@ class GpuSoftware(pulumi.ComponentResource):
         ns: k8s.core.v1.Namespace,
         depends_on: Sequence[pulumi.Resource] = (),
     ) -> k8s.helm.v3.Release:
-        return k8s.helm.v3.Release(
-            resource_name,
-            k8s.helm.v3.ReleaseArgs(
-                name=release_name,
-                chart=pin.chart,
-                version=pin.version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=pin.repo) if pin.repo else None,
-                namespace=ns.metadata.name,
-                values=values,
-                # Roll back a failed upgrade instead of leaving a half-applied release.
-                atomic=True,
-                cleanup_on_fail=True,
-                max_history=5,
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(depends_on)),
-        )
+        return helm.release(resource_name, release_name, pin, ns.metadata.name, values, self, depends_on)

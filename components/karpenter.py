@@ -3,6 +3,10 @@
 
 A NodePool's limits are derived from the pool's spec (max nodes x GPUs and
 vCPUs), so the cloud-quota policy can bound what Karpenter may launch.
+Karpenter's nodes get a role of their own with its own ``EC2_LINUX`` access
+entry: EKS already made an entry for the managed node groups' role, and one
+principal can have only one (a second would fail, and deleting it would cut
+the managed nodes off).
 """
 
 import json
@@ -14,7 +18,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components import helm
 from components import labels as L
+from components.aws_iam import irsa_role, node_role, policy_document
 from components.pool_spec import PoolSpec
 from components.versions import KARPENTER, KARPENTER_AMI_ALIAS
 
@@ -36,6 +42,8 @@ class KarpenterPool:
     instance_type: str
     vcpus: int
     """vCPUs per node: the NodePool's cpu limit is max nodes x vCPUs."""
+    arch: str = "amd64"
+    """Kubernetes architecture of the instance type (``amd64`` or ``arm64``)."""
     capacity: str = "on-demand"
     disk_size_gib: int = 200
 
@@ -44,17 +52,16 @@ class KarpenterPool:
 class KarpenterArgs:
     cluster_name: pulumi.Input[str]
     region: str
+    cluster_arn: pulumi.Input[str]
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
-    node_role_arn: pulumi.Input[str]
-    node_role_name: pulumi.Input[str]
     pools: Sequence[KarpenterPool] = ()
     tags: dict[str, str] = field(default_factory=dict)
 
 
 def controller_policy(cluster_arn: str, node_role_arn: str, queue_arn: str, region: str) -> str:
     """The controller's IAM policy (after Karpenter's getting-started CloudFormation), scoped where it can be."""
-    statements = [
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "Describe",
             "Effect": "Allow",
@@ -63,6 +70,7 @@ def controller_policy(cluster_arn: str, node_role_arn: str, queue_arn: str, regi
                 "ec2:DescribeCapacityReservations",
                 "ec2:DescribeImages",
                 "ec2:DescribeInstances",
+                "ec2:DescribeInstanceStatus",
                 "ec2:DescribeInstanceTypeOfferings",
                 "ec2:DescribeInstanceTypes",
                 "ec2:DescribeLaunchTemplates",
@@ -73,6 +81,14 @@ def controller_policy(cluster_arn: str, node_role_arn: str, queue_arn: str, regi
                 "pricing:GetProducts",
             ],
             "Resource": "*",
+        },
+        {
+            # Karpenter avoids zones under an ARC zonal shift of the cluster (its v1.14 CloudFormation policy).
+            "Sid": "ZonalShift",
+            "Effect": "Allow",
+            "Action": "arc-zonal-shift:GetManagedResource",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"arc-zonal-shift:ResourceIdentifier": cluster_arn}},
         },
         {
             "Sid": "Launch",
@@ -93,7 +109,13 @@ def controller_policy(cluster_arn: str, node_role_arn: str, queue_arn: str, regi
             "Action": "ssm:GetParameter",
             "Resource": f"arn:aws:ssm:{region}::parameter/aws/service/*",
         },
-        {"Sid": "PassNodeRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": node_role_arn},
+        {
+            "Sid": "PassNodeRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": node_role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        },
         {
             "Sid": "InstanceProfiles",
             "Effect": "Allow",
@@ -116,30 +138,7 @@ def controller_policy(cluster_arn: str, node_role_arn: str, queue_arn: str, regi
             "Resource": queue_arn,
         },
     ]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
-
-
-def irsa_trust(provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
-    host = issuer.removeprefix("https://")
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                            f"{host}:aud": "sts.amazonaws.com",
-                        }
-                    },
-                }
-            ],
-        },
-        sort_keys=True,
-    )
+    return policy_document(statements)
 
 
 def node_pool_spec(kp: KarpenterPool, node_class: str) -> dict[str, Any]:
@@ -152,7 +151,7 @@ def node_pool_spec(kp: KarpenterPool, node_class: str) -> dict[str, Any]:
                 "requirements": [
                     {"key": "node.kubernetes.io/instance-type", "operator": "In", "values": [kp.instance_type]},
                     {"key": "karpenter.sh/capacity-type", "operator": "In", "values": [kp.capacity]},
-                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                    {"key": "kubernetes.io/arch", "operator": "In", "values": [kp.arch]},
                 ],
                 "taints": [{"key": t.key, "value": t.value, "effect": t.effect} for t in pool.taints],
                 "expireAfter": "720h",
@@ -223,53 +222,41 @@ class Karpenter(pulumi.ComponentResource):
                 f"{name}-{event}", event_pattern=json.dumps(pattern, sort_keys=True), tags=args.tags, opts=child
             )
             aws.cloudwatch.EventTarget(f"{name}-{event}", rule=rule.name, arn=queue.arn, opts=child)
-        cluster_arn = pulumi.Output.concat("arn:aws:eks:", args.region, ":*:cluster/", args.cluster_name)
-        role = aws.iam.Role(
-            f"{name}-controller",
-            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda v: irsa_trust(v[0], v[1], NAMESPACE, SERVICE_ACCOUNT)
-            ),
-            tags=args.tags,
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-controller",
-            role=role.id,
-            policy=pulumi.Output.all(cluster_arn, args.node_role_arn, queue.arn).apply(
-                lambda v: controller_policy(v[0], v[1], v[2], args.region)
-            ),
-            opts=child,
-        )
-        # Karpenter's nodes are not in a managed node group: they join through an EC2_LINUX access entry.
-        aws.eks.AccessEntry(
+        cluster_arn = pulumi.Output.from_input(args.cluster_arn)
+        nodes = node_role(f"{name}-nodes", self)
+        nodes_entry = aws.eks.AccessEntry(
             f"{name}-nodes",
             cluster_name=args.cluster_name,
-            principal_arn=args.node_role_arn,
+            principal_arn=nodes.arn,
             type="EC2_LINUX",
             opts=child,
         )
-        release = k8s.helm.v3.Release(
+        role = irsa_role(
             f"{name}-controller",
-            k8s.helm.v3.ReleaseArgs(
-                name="karpenter",
-                chart=KARPENTER.chart,
-                version=KARPENTER.version,
-                namespace=NAMESPACE,
-                values={
-                    "settings": {"clusterName": args.cluster_name, "interruptionQueue": queue.name},
-                    "serviceAccount": {
-                        "name": SERVICE_ACCOUNT,
-                        "annotations": {"eks.amazonaws.com/role-arn": role.arn},
-                    },
-                    # Never on a node Karpenter itself manages.
-                    "nodeSelector": {"gpu-platform.io/role": "system"},
-                    "replicas": 2,
-                },
-                atomic=True,
-                cleanup_on_fail=True,
-                max_history=5,
+            self,
+            args.oidc_provider_arn,
+            args.oidc_issuer,
+            NAMESPACE,
+            SERVICE_ACCOUNT,
+            pulumi.Output.all(cluster_arn, nodes.arn, queue.arn).apply(
+                lambda v: controller_policy(v[0], v[1], v[2], args.region)
             ),
-            opts=child,
+        )
+        release = helm.release(
+            f"{name}-controller",
+            "karpenter",
+            KARPENTER,
+            NAMESPACE,
+            {
+                "settings": {"clusterName": args.cluster_name, "interruptionQueue": queue.name},
+                "serviceAccount": {"name": SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
+                # Never on a node Karpenter itself manages.
+                "nodeSelector": {"gpu-platform.io/role": "system"},
+                "replicas": 2,
+            },
+            self,
+            # Nodes it launches join only through the access entry of their role.
+            depends_on=[nodes_entry],
         )
         for kp in args.pools:
             node_class_name = kp.pool.name
@@ -278,7 +265,7 @@ class Karpenter(pulumi.ComponentResource):
                 api_version="karpenter.k8s.aws/v1",
                 kind="EC2NodeClass",
                 metadata={"name": node_class_name, "labels": {L.POOL_LABEL: kp.pool.name}},
-                spec=pulumi.Output.all(args.cluster_name, args.node_role_name).apply(_node_class_spec_for(kp)),
+                spec=pulumi.Output.all(args.cluster_name, nodes.name).apply(_node_class_spec_for(kp)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[release]),
             )
             k8s.apiextensions.CustomResource(

@@ -122,8 +122,8 @@ class PoolSpec:
         """Physical GPUs at maximum scale."""
         return self.max_nodes * self.gpus_per_node
 
-    def resources(self) -> dict[str, int]:
-        """Extended resources the pool advertises at maximum scale, after MIG and sharing."""
+    def node_resources(self) -> dict[str, int]:
+        """Extended resources one node advertises, after MIG and sharing."""
         shared = ".shared" if self.sharing.mode is not SharingMode.NONE and self.sharing.rename_by_default else ""
         mig = self.sharing.mig
         per_gpu: list[tuple[str, int]] = [(L.GPU_RESOURCE, 1)]
@@ -131,7 +131,11 @@ class PoolSpec:
             per_gpu = [(f"nvidia.com/mig-{profile}", n) for profile, n in mig.layout]
         elif mig is not None:
             per_gpu = [(L.GPU_RESOURCE, sum(n for _, n in mig.layout))]
-        return {f"{name}{shared}": self.max_gpus * n * self.sharing.replicas for name, n in per_gpu}
+        return {f"{name}{shared}": self.gpus_per_node * n * self.sharing.replicas for name, n in per_gpu}
+
+    def resources(self) -> dict[str, int]:
+        """Extended resources the pool advertises at maximum scale, after MIG and sharing."""
+        return {name: amount * self.max_nodes for name, amount in self.node_resources().items()}
 
     @property
     def max_schedulable_gpus(self) -> int:

@@ -1,8 +1,12 @@
-"""Every Helm chart and container image the platform installs, pinned in one place.
+"""Every Helm chart, container image and node image the platform installs, pinned in one place.
 
 One line per pin so a version bump is a one-line diff. Chart versions are the
 published ones (the repositories' Chart.yaml in git often carries a placeholder
 that the release pipeline replaces). No `latest`, ever: the policy pack rejects it.
+
+Each chart also says what it brings that others wait for: the API groups of the
+CRDs it installs and the ports of its admission webhooks. The deployability
+policies check ordering with the first; private GKE clusters open the second.
 """
 
 from dataclasses import dataclass
@@ -15,6 +19,17 @@ class ChartPin:
     version: str
     repo: str | None = None
     """Classic Helm repository URL; ``None`` for OCI charts."""
+    crd_groups: tuple[str, ...] = ()
+    """API groups of the CustomResourceDefinitions the chart installs."""
+    webhook_ports: tuple[int, ...] = ()
+    """Container ports of the chart's admission webhooks (the API server calls the pod IP on these)."""
+    webhook_labels: tuple[str, ...] = ()
+    """Labels that send any object carrying them through the chart's webhooks (beyond its own kinds)."""
+
+    @property
+    def name(self) -> str:
+        """The chart's own name (last path segment of an OCI reference)."""
+        return self.chart.rsplit("/", 1)[-1]
 
 
 # NVIDIA device plugin (with optional GPU feature discovery), NVIDIA/k8s-device-plugin v0.20.0.
@@ -22,12 +37,88 @@ NVIDIA_DEVICE_PLUGIN = ChartPin("nvidia-device-plugin", "0.20.0", "https://nvidi
 # Fake GPUs for laptops and CI clusters without GPUs, run-ai/fake-gpu-operator v0.2.0 (OCI only).
 FAKE_GPU_OPERATOR = ChartPin("oci://ghcr.io/run-ai/fake-gpu-operator/fake-gpu-operator", "0.2.0")
 # Karpenter controller for EKS GPU pools with `provisioner: karpenter`, aws/karpenter-provider-aws v1.14.1 (OCI only).
-KARPENTER = ChartPin("oci://public.ecr.aws/karpenter/karpenter", "1.14.1")
-# EKS-optimized AL2023 AMI release that Karpenter nodes boot; pinned, never "@latest" (Karpenter's own advice).
-KARPENTER_AMI_ALIAS = "al2023@v20250410"
+KARPENTER = ChartPin(
+    "oci://public.ecr.aws/karpenter/karpenter", "1.14.1", crd_groups=("karpenter.sh", "karpenter.k8s.aws")
+)
 # NVIDIA GPU Operator (stack: gpu-operator), NVIDIA/gpu-operator v26.7.0.
-GPU_OPERATOR = ChartPin("gpu-operator", "v26.7.0", "https://helm.ngc.nvidia.com/nvidia")
+GPU_OPERATOR = ChartPin("gpu-operator", "v26.7.0", "https://helm.ngc.nvidia.com/nvidia", crd_groups=("nvidia.com",))
 # NVIDIA DCGM exporter (stack: device-plugin), NVIDIA/dcgm-exporter 4.5.3-4.8.2 (chart 4.8.2).
 DCGM_EXPORTER = ChartPin("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts")
-# Kueue GPU queues, kubernetes-sigs/kueue v0.19.2 (OCI only).
-KUEUE = ChartPin("oci://registry.k8s.io/kueue/charts/kueue", "0.19.2")
+# Kueue GPU queues, kubernetes-sigs/kueue v0.19.2 (OCI only); its webhook server listens on 9443.
+KUEUE = ChartPin(
+    "oci://registry.k8s.io/kueue/charts/kueue",
+    "0.19.2",
+    crd_groups=("kueue.x-k8s.io",),
+    webhook_ports=(9443,),
+    webhook_labels=("kueue.x-k8s.io/queue-name",),
+)
+# Cluster Autoscaler for EKS managed node groups, kubernetes/autoscaler chart 9.59.0 (app 1.35).
+CLUSTER_AUTOSCALER = ChartPin("cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler")
+# AWS EFA device plugin (advertises vpc.amazonaws.com/efa), aws/eks-charts v0.5.30 (image v0.5.20).
+EFA_DEVICE_PLUGIN = ChartPin("aws-efa-k8s-device-plugin", "v0.5.30", "https://aws.github.io/eks-charts")
+
+CHARTS: tuple[ChartPin, ...] = (
+    NVIDIA_DEVICE_PLUGIN,
+    FAKE_GPU_OPERATOR,
+    KARPENTER,
+    GPU_OPERATOR,
+    DCGM_EXPORTER,
+    KUEUE,
+    CLUSTER_AUTOSCALER,
+    EFA_DEVICE_PLUGIN,
+)
+"""Every chart the platform can install."""
+
+
+def chart_pin(chart: str) -> ChartPin | None:
+    """The pin of a chart reference as a Helm release names it (full reference or bare name)."""
+    name = chart.rsplit("/", 1)[-1]
+    return next((p for p in CHARTS if p.chart == chart or p.name == name), None)
+
+
+# ---------------------------------------------------------------- EKS and its node images
+
+# EKS Kubernetes versions the platform deploys (in standard or extended support on 2026-11-29, EKS user
+# guide "Kubernetes versions") -> the earliest EKS-optimized AL2023 AMI release (awslabs/amazon-eks-ami tag)
+# known to carry it. Karpenter's `al2023@vYYYYMMDD` alias resolves that release's SSM parameters for the
+# cluster's version: a release older than the version's first does not exist for it, and Karpenter then
+# launches nothing. 1.32 and 1.33 are from the AMI changelog; 1.34-1.36 are the earliest releases seen
+# published for them, so the check may refuse a few older releases that do exist (never the reverse).
+EKS_VERSIONS: dict[str, str] = {
+    "1.32": "v20250103",
+    "1.33": "v20250519",
+    "1.34": "v20260116",
+    "1.35": "v20260304",
+    "1.36": "v20260727",
+}
+# EKS-optimized AL2023 AMI release that Karpenter nodes boot; pinned, never "@latest" (Karpenter's own advice).
+# Check a bump with: aws ssm get-parameter --name /aws/service/eks/optimized-ami/<k8s>/amazon-linux-2023/
+#   x86_64/nvidia/amazon-eks-node-al2023-x86_64-nvidia-<k8s>-<release>/image_id
+KARPENTER_AMI_ALIAS = "al2023@v20260827"
+# Cluster Autoscaler image per Kubernetes minor (registry.k8s.io/autoscaling/cluster-autoscaler): its minor
+# must match the cluster's, because it simulates that version's scheduler (autoscaler README).
+CLUSTER_AUTOSCALER_IMAGES: dict[str, str] = {
+    "1.32": "v1.32.1",
+    "1.33": "v1.33.6",
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
+    "1.36": "v1.36.1",
+}
+# GKE minor versions a new cluster can start on (release channels, 2026-09 release notes; 1.34 reached
+# end of life on 2026-10-01).
+GKE_VERSIONS: tuple[str, ...] = ("1.35", "1.36")
+
+
+def ami_release_problem(alias: str, kubernetes_version: str) -> str | None:
+    """Why a Karpenter ``al2023@vYYYYMMDD`` alias has no AMI for ``kubernetes_version``, or ``None``."""
+    family, _, release = alias.partition("@")
+    first = EKS_VERSIONS.get(kubernetes_version)
+    if family != "al2023" or not release.startswith("v") or first is None:
+        return None
+    if release < first:
+        return (
+            f"the pinned Karpenter AMI {alias!r} predates EKS {kubernetes_version} (its first AL2023 AMI release is "
+            f"{first}): Karpenter would find no AMI and launch nothing; pin a release from {first} on in "
+            "components/versions.py (KARPENTER_AMI_ALIAS) or use an older Kubernetes version"
+        )
+    return None

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from components.catalog import AWS_INSTANCE_TYPES
+from components.versions import KARPENTER_AMI_ALIAS
 from tests.conftest import by_type, stack_raw
 
 
@@ -40,7 +41,9 @@ def test_aws_network_private_nodes_public_only_for_load_balancers(aws_raw: dict[
     subnets = [r.inputs() for r in by_type(capture, "aws:ec2/subnet:Subnet")]
     private = [s for s in subnets if s["tags"].get("kubernetes.io/role/internal-elb") == "1"]
     public = [s for s in subnets if s["tags"].get("kubernetes.io/role/elb") == "1"]
-    assert sorted(s["availabilityZone"] for s in private) == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    # By zone ID: zone names differ per account.
+    assert sorted(s["availabilityZoneId"] for s in private) == ["use1-az1", "use1-az2", "use1-az4"]
+    assert not any("availabilityZone" in s for s in subnets)
     assert len(public) == 3 and not any(s["mapPublicIpOnLaunch"] for s in public)
     assert len(by_type(capture, "aws:ec2/natGateway:NatGateway")) == 1  # singleNatGateway default
 
@@ -53,10 +56,10 @@ def test_aws_nat_gateway_per_zone(aws_raw: dict[str, Any], plan: Any) -> None:
 def test_eks_cluster_is_pinned_private_encrypted(aws_raw: dict[str, Any], plan: Any) -> None:
     capture = plan(aws_raw)
     cluster = one(capture, "aws:eks/cluster:Cluster")
-    assert cluster["version"] == "1.33" and cluster["name"] == "gpu-dev"
+    assert cluster["version"] == "1.35" and cluster["name"] == "gpu-dev"
     vpc = cluster["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True
-    assert vpc["endpointPublicAccess"] is True and vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
+    assert vpc["endpointPublicAccess"] is True and vpc["publicAccessCidrs"] == ["0.0.0.0/0"]
     assert cluster["encryptionConfig"]["resources"] == ["secrets"]
     assert cluster["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
     (key,) = by_type(capture, "aws:kms/key:Key")
@@ -70,11 +73,107 @@ def test_eks_cluster_is_pinned_private_encrypted(aws_raw: dict[str, Any], plan: 
 
 def test_eks_private_endpoint_and_creator_admin_by_default(aws_raw: dict[str, Any], plan: Any) -> None:
     del aws_raw["cluster"]["publicEndpointCidrs"], aws_raw["cluster"]["admins"]
+    aws_raw["cluster"]["privateEndpointOnly"] = True
     capture = plan(aws_raw)
     cluster = one(capture, "aws:eks/cluster:Cluster")
     assert cluster["vpcConfig"]["endpointPublicAccess"] is False and "publicAccessCidrs" not in cluster["vpcConfig"]
     assert cluster["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is True
+    # The one access entry is Karpenter's node role; EKS makes the managed node groups' entry itself.
     assert [e.inputs()["type"] for e in by_type(capture, "aws:eks/accessEntry:AccessEntry")] == ["EC2_LINUX"]
+
+
+def test_control_plane_subnets_avoid_zones_eks_refuses(plan: Any) -> None:
+    capture = plan(copy.deepcopy(stack_raw("aws-train")))  # no stack zones: every zone offering p5 gets subnets
+    subnets = {r.urn: r.inputs() for r in by_type(capture, "aws:ec2/subnet:Subnet")}
+    (cluster,) = by_type(capture, "aws:eks/cluster:Cluster")
+    control_plane = {subnets[u]["availabilityZoneId"] for u in cluster.property_dependencies["vpcConfig"]}
+    node_zones = {s["availabilityZoneId"] for s in subnets.values()}
+    assert "use1-az3" in node_zones and "use1-az3" not in control_plane and len(control_plane) >= 2
+
+
+def test_kubernetes_provider_waits_for_system_nodes_and_admin_access(aws_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(aws_raw)
+    (provider,) = by_type(capture, "pulumi:providers:kubernetes")
+    waits = {u.rsplit("::", 1)[-1] for u in provider.dependencies}
+    assert {"gpu-dev-system", "gpu-dev-admin-0"} <= waits
+
+
+def test_karpenter_nodes_have_their_own_role_and_access_entry(aws_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(aws_raw)
+    (entry,) = [e for e in by_type(capture, "aws:eks/accessEntry:AccessEntry") if e.inputs()["type"] == "EC2_LINUX"]
+    assert entry.inputs()["principalArn"].endswith(":role/karpenter-nodes")  # not gpu-dev-nodes
+    node_class = one(capture, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")["spec"]
+    assert node_class["role"] == "karpenter-nodes"
+    policy = json.loads(one(capture, "aws:iam/rolePolicy:RolePolicy", "karpenter-controller")["policy"])
+    actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert {"ec2:DescribeInstanceStatus", "arc-zonal-shift:GetManagedResource", "iam:PassRole"} <= actions
+    pass_role = next(s for s in policy["Statement"] if s["Action"] == "iam:PassRole")
+    assert pass_role["Resource"].endswith(":role/karpenter-nodes")
+
+
+def test_cluster_autoscaler_scales_managed_groups_from_zero(aws_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(aws_raw)
+    (release,) = [
+        r.inputs()
+        for r in by_type(capture, "kubernetes:helm.sh/v3:Release")
+        if r.inputs()["chart"] == "cluster-autoscaler"
+    ]
+    assert release["version"] == "9.59.0" and release["namespace"] == "kube-system"
+    values = release["values"]
+    assert values["image"]["tag"].startswith("v1.35.")  # the cluster's minor
+    assert values["autoDiscovery"]["clusterName"] == "gpu-dev" and values["awsRegion"] == "us-east-1"
+    assert values["rbac"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].endswith(
+        "cluster-autoscaler-role"
+    )
+    policy = json.loads(one(capture, "aws:iam/rolePolicy:RolePolicy", "cluster-autoscaler-role")["policy"])
+    scale = next(s for s in policy["Statement"] if "autoscaling:SetDesiredCapacity" in s["Action"])
+    assert scale["Condition"]["StringEquals"]["aws:ResourceTag/k8s.io/cluster-autoscaler/gpu-dev"] == "owned"
+    tags = node_group(capture, "l4-spot")["tags"]
+    assert tags["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"] == "1"
+
+
+def test_node_templates_count_shared_gpus(aws_raw: dict[str, Any], plan: Any) -> None:
+    aws_raw["nodePools"][0]["sharing"] = {"mode": "time-slicing", "replicas": 3, "renameByDefault": True}
+    tags = node_group(plan(aws_raw), "l4-spot")["tags"]
+    assert tags["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu.shared"] == "3"
+
+
+def test_arm64_pool_gets_the_arm_nvidia_image(aws_raw: dict[str, Any], plan: Any) -> None:
+    aws_raw["nodePools"][0] = {"name": "t4g", "gpu": "t4g", "maxNodes": 2, "capacity": "spot"}
+    aws_raw["teams"] = []
+    group = node_group(plan(aws_raw), "t4g")
+    assert group["instanceTypes"] == ["g5g.xlarge"] and group["amiType"] == "AL2023_ARM_64_NVIDIA"
+
+
+def test_efa_layout_when_card_zero_has_no_efa() -> None:
+    from components.eks_gpu_pool import efa_interfaces
+
+    assert AWS_INSTANCE_TYPES["p6-b300.48xlarge"].efa_on_card0 is False  # card 0 is ENA only on p6-b300
+    interfaces = efa_interfaces(16, on_primary_card=False, security_groups=["sg-1"])
+    layout = [(i.network_card_index, i.device_index, i.interface_type) for i in interfaces]
+    assert layout[0] == (0, 0, "interface")
+    assert layout[1:] == [(card, 0, "efa-only") for card in range(1, 17)]
+
+
+def test_launch_template_tags_what_it_launches(aws_raw: dict[str, Any], plan: Any) -> None:
+    template = one(plan(aws_raw), "aws:ec2/launchTemplate:LaunchTemplate", "pool-l4-spot-template")
+    specs = {t["resourceType"]: t["tags"] for t in template["tagSpecifications"]}
+    assert set(specs) == {"instance", "volume", "network-interface"}
+    assert all(
+        t["gpu-platform.io/pool"] == "l4-spot" and t["gpu-platform.io/cluster"] == "gpu-dev" for t in specs.values()
+    )
+
+
+def test_gpu_pools_are_replaced_delete_first(aws_raw: dict[str, Any], gcp_raw: dict[str, Any], plan: Any) -> None:
+    groups = [r for r in by_type(plan(aws_raw), "aws:eks/nodeGroup:NodeGroup") if r.name.startswith("pool-")]
+    pools = [r for r in by_type(plan(gcp_raw), "gcp:container/nodePool:NodePool") if r.name.startswith("pool-")]
+    assert groups and pools and all(r.delete_before_replace for r in groups + pools)
+
+
+def test_pool_zones_come_from_ec2_at_deploy_time(aws_raw: dict[str, Any], plan: Any) -> None:
+    aws_raw["nodePools"][0]["zones"] = ["use1-az2"]
+    subnets = node_group(plan(aws_raw), "l4-spot")["subnetIds"]
+    assert subnets == ["gpu-dev-network-private-use1-az2-id"]  # the lookup (mocked from the catalog) kept it
 
 
 def test_eks_gpu_node_groups(aws_raw: dict[str, Any], plan: Any) -> None:
@@ -112,10 +211,28 @@ def test_efa_pool_gets_every_interface_and_a_placement_group(plan: Any) -> None:
     capture = plan(copy.deepcopy(stack_raw("aws-train")))
     template = one(capture, "aws:ec2/launchTemplate:LaunchTemplate", "pool-h100-efa-template")
     interfaces = template["networkInterfaces"]
-    assert len(interfaces) == AWS_INSTANCE_TYPES["p5.48xlarge"].max_efa_interfaces > 0
-    assert {i["interfaceType"] for i in interfaces} == {"efa"}
-    assert [i["networkCardIndex"] for i in interfaces] == list(range(len(interfaces)))
-    assert interfaces[0]["deviceIndex"] == 0 and {i["deviceIndex"] for i in interfaces[1:]} <= {1}
+    # EC2 user guide layout: an ENA primary, then one EFA-only interface per card (card 0 on device 1).
+    efa = AWS_INSTANCE_TYPES["p5.48xlarge"].max_efa_interfaces
+    assert len(interfaces) == efa + 1 == 33
+    assert interfaces[0] | {"securityGroups": []} == {
+        "networkCardIndex": 0,
+        "deviceIndex": 0,
+        "interfaceType": "interface",
+        "deleteOnTermination": "true",
+        "securityGroups": [],
+    }
+    assert [(i["networkCardIndex"], i["deviceIndex"]) for i in interfaces[1:3]] == [(0, 1), (1, 0)]
+    assert {i["interfaceType"] for i in interfaces[1:]} == {"efa-only"}
+    assert [i["networkCardIndex"] for i in interfaces[1:]] == list(range(efa))
+    assert all(i["securityGroups"] == ["sg-gpu-train-cluster"] for i in interfaces)  # the cluster SG, every one
+    plugin = next(
+        r.inputs()
+        for r in by_type(capture, "kubernetes:helm.sh/v3:Release")
+        if r.inputs()["chart"] == "aws-efa-k8s-device-plugin"
+    )
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in plugin["values"]["tolerations"]
+    tags = node_group(capture, "h100-efa")["tags"]
+    assert tags["k8s.io/cluster-autoscaler/node-template/resources/vpc.amazonaws.com/efa"] == "32"
     assert one(capture, "aws:ec2/placementGroup:PlacementGroup")["strategy"] == "cluster"
     assert len(node_group(capture, "h100-efa")["subnetIds"]) == 1  # a cluster placement group is one zone
     assert node_group(capture, "h100-efa")["instanceTypes"] == ["p5.48xlarge"]
@@ -163,9 +280,12 @@ def test_gke_cluster_private_vpc_native_workload_identity(gcp_raw: dict[str, Any
     cluster = one(capture, "gcp:container/cluster:Cluster")
     assert cluster["removeDefaultNodePool"] is True and cluster["location"] == "us-central1"
     assert cluster["privateClusterConfig"]["enablePrivateNodes"] is True
-    assert cluster["privateClusterConfig"]["enablePrivateEndpoint"] is True  # no public CIDRs configured
+    assert cluster["privateClusterConfig"]["enablePrivateEndpoint"] is False  # reachable from where Pulumi runs
+    assert cluster["masterAuthorizedNetworksConfig"]["cidrBlocks"] == [
+        {"cidrBlock": "0.0.0.0/0", "displayName": "0.0.0.0/0"}
+    ]
     assert cluster["workloadIdentityConfig"] == {"workloadPool": "gpu-platform-dev.svc.id.goog"}
-    assert cluster["releaseChannel"] == {"channel": "REGULAR"} and cluster["minMasterVersion"] == "1.33"
+    assert cluster["releaseChannel"] == {"channel": "REGULAR"} and cluster["minMasterVersion"] == "1.35"
     assert cluster["enableShieldedNodes"] is True and cluster["deletionProtection"] is True
     assert cluster["ipAllocationPolicy"] == {
         "clusterSecondaryRangeName": "pods",
@@ -176,6 +296,25 @@ def test_gke_cluster_private_vpc_native_workload_identity(gcp_raw: dict[str, Any
     subnet = one(capture, "gcp:compute/subnetwork:Subnetwork")
     assert {r["rangeName"] for r in subnet["secondaryIpRanges"]} == {"pods", "services"}
     assert one(capture, "gcp:compute/routerNat:RouterNat")["natIpAllocateOption"] == "AUTO_ONLY"
+
+
+def test_gke_private_endpoint_only(gcp_raw: dict[str, Any], plan: Any) -> None:
+    gcp_raw["cluster"]["privateEndpointOnly"] = True
+    del gcp_raw["cluster"]["publicEndpointCidrs"]
+    cluster = one(plan(gcp_raw), "gcp:container/cluster:Cluster")
+    assert cluster["privateClusterConfig"]["enablePrivateEndpoint"] is True
+
+
+def test_gke_opens_installed_webhooks_to_the_control_plane(gcp_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(gcp_raw)
+    rule = one(capture, "gcp:compute/firewall:Firewall")
+    assert rule["sourceRanges"] == ["172.16.0.0/28"] and rule["direction"] == "INGRESS"
+    assert rule["allows"] == [{"protocol": "tcp", "ports": ["9443"]}]  # Kueue's webhook
+    assert rule["targetTags"] == ["gpu-dev-nodes"]
+    pools = [r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool")]
+    assert all(p["nodeConfig"]["tags"] == ["gpu-dev-nodes"] for p in pools)
+    gcp_raw["queues"] = {"enabled": False}
+    assert by_type(plan(gcp_raw), "gcp:compute/firewall:Firewall") == []  # no webhook, no rule
 
 
 def test_gke_gpu_node_pools(gcp_raw: dict[str, Any], plan: Any) -> None:
@@ -248,7 +387,8 @@ def test_karpenter_pool_gets_nodepool_and_nodeclass_with_derived_limits(aws_raw:
     assert spec["template"]["spec"]["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]
     assert spec["template"]["metadata"]["labels"]["gpu-platform.io/pool"] == "a10g"
     node_class = one(capture, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")["spec"]
-    assert node_class["amiSelectorTerms"] == [{"alias": "al2023@v20250410"}]  # pinned, never @latest
+    assert node_class["amiSelectorTerms"] == [{"alias": KARPENTER_AMI_ALIAS}]  # pinned, never @latest
+    assert requirements["kubernetes.io/arch"] == ["amd64"]
     assert node_class["metadataOptions"]["httpTokens"] == "required"
     assert node_class["blockDeviceMappings"][0]["ebs"]["encrypted"] is True
     assert node_class["subnetSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": "gpu-dev"}}]

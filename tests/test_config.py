@@ -261,12 +261,70 @@ def gcp_raw() -> dict[str, Any]:
             "gpu-platform:nodePools[1].efa: g5.xlarge does not support EFA; allowed: false",
         ),
         (
-            lambda r: (r.pop("zones"), r["nodePools"][0].update(zones=["us-east-1z"])),
-            "gpu-platform:nodePools[0].zones: 'us-east-1z' does not offer g6.xlarge; zones that do:",
+            lambda r: (r.pop("zones"), r["nodePools"][0].update(zones=["use1-az3"])),
+            "gpu-platform:nodePools[0].zones[0]: 'use1-az3' does not offer g6.xlarge; zones that do: use1-az1, use1-az2,",
         ),
         (
-            lambda r: r["nodePools"][0].update(zones=["us-east-1d"]),
-            "gpu-platform:nodePools[0].zones: 'us-east-1d' is not one of the stack's zones; allowed: us-east-1a, us-east-1b, us-east-1c",
+            lambda r: r["nodePools"][0].update(zones=["use1-az5"]),
+            "gpu-platform:nodePools[0].zones[0]: 'use1-az5' is not one of the stack's zones; allowed: use1-az1, use1-az2, use1-az4",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(zones=["use1-az1", "use1-az1"]),
+            "gpu-platform:nodePools[0].zones[1]: 'use1-az1' is listed twice",
+        ),
+        (
+            lambda r: r.update(zones=["us-east-1a"]),
+            "gpu-platform:zones[0]: 'us-east-1a' is not a zone of us-east-1 (AWS zone names map to different zones "
+            "in every account, so zones are given by ID;",
+        ),
+        (
+            lambda r: r.update(zones=["use1-az3", "use1-az1"], nodePools=[r["nodePools"][0]], teams=[]),
+            "gpu-platform:zones: EKS needs control-plane subnets in at least 2 zones it supports; of these zones it "
+            "accepts only use1-az1 (it refuses use1-az3); add a zone of us-east-1",
+        ),
+        (
+            lambda r: r["cluster"].update(publicEndpointCidrs=["203.0.113.0/24"]),
+            "gpu-platform:cluster.publicEndpointCidrs[0]: '203.0.113.0/24' is a documentation range (RFC 5737)",
+        ),
+        (
+            lambda r: r["cluster"].update(publicEndpointCidrs=["10.0.0.0/8"]),
+            "gpu-platform:cluster.publicEndpointCidrs[0]: '10.0.0.0/8': EKS accepts only public ranges",
+        ),
+        (
+            lambda r: r["cluster"].update(publicEndpointCidrs=["999.0.0.0/16"]),
+            "gpu-platform:cluster.publicEndpointCidrs[0]: '999.0.0.0/16' is not an IPv4 network",
+        ),
+        (
+            lambda r: r["cluster"].update(publicEndpointCidrs=["198.18.0.1/16"]),
+            "gpu-platform:cluster.publicEndpointCidrs[0]: '198.18.0.1/16' is not an IPv4 network (198.18.0.1/16 has host bits set)",
+        ),
+        (
+            lambda r: r["cluster"].pop("publicEndpointCidrs"),
+            "gpu-platform:cluster.publicEndpointCidrs: empty: nothing outside the VPC could reach the API",
+        ),
+        (
+            lambda r: r["cluster"].update(privateEndpointOnly=True),
+            "gpu-platform:cluster.publicEndpointCidrs: privateEndpointOnly is true, so the endpoint has no public access",
+        ),
+        (
+            lambda r: r["cluster"].update(kubernetesVersion="1.29"),
+            "gpu-platform:cluster.kubernetesVersion: '1.29' is not an EKS version this platform deploys; allowed: 1.32",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(maxNodes=0),
+            "gpu-platform:nodePools[0].maxNodes: 0: an EKS node group needs maxSize >= 1",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(instanceType="g7.2xlarge", gpu=None, amiType="bottlerocket"),
+            "gpu-platform:nodePools[0].amiType: 'bottlerocket' has no NVIDIA image for g7.2xlarge (x86_64); allowed: al2023",
+        ),
+        (
+            lambda r: r["cluster"].update(admins=[r["cluster"]["admins"][0]] * 2),
+            "gpu-platform:cluster.admins[1]: 'arn:aws:iam::123456789012:role/platform-admins' is listed twice",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(taintNodes=True),
+            "gpu-platform:nodePools[0].taintNodes: applies only to cloud existing (this stack is aws)",
         ),
         (
             lambda r: r.update(region="moon-1"),
@@ -287,8 +345,8 @@ def gcp_raw() -> dict[str, Any]:
         ),
         (lambda r: r.update(nodePools=[]), "gpu-platform:nodePools: cloud aws needs at least one GPU node pool"),
         (
-            lambda r: r.update(zones=["us-west-2a"]),
-            "gpu-platform:zones[0]: 'us-west-2a' is not a zone of region 'us-east-1'",
+            lambda r: r.update(zones=["usw2-az1"]),
+            "gpu-platform:zones[0]: 'usw2-az1' is not a zone of us-east-1; allowed: use1-az1,",
         ),
         (
             lambda r: r["cluster"].update(admins=["someone"]),

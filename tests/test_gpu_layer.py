@@ -88,7 +88,11 @@ def test_gpu_operator_on_eks_keeps_the_amis_driver_and_toolkit(plan: Any) -> Non
     assert values["migManager"] == {
         "enabled": True,
         "config": {"create": False, "name": "nvidia-mig-configs", "default": "all-disabled"},
+        # AL2023 nodes change MIG mode only through a GPU reset, which the MIG manager does by rebooting.
+        "env": [{"name": "WITH_REBOOT", "value": "true"}],
     }
+    # The stack has EFA pools: the device plugin's MOFED mounts would clash with the EFA plugin.
+    assert values["devicePlugin"]["env"] == [{"name": "MOFED_ENABLED", "value": "false"}]
     assert values["dcgmExporter"]["enabled"] is True
 
 
@@ -400,7 +404,8 @@ def _paths(reference: Path, chart: str) -> set[str]:
     return set(json.loads((reference / "helm-charts" / chart / "value-paths.json").read_text())["paths"])
 
 
-FREE_FORM = {"affinity", "tolerations", "nodeSelector", "resources"}  # Kubernetes objects, not chart keys
+# Kubernetes objects or flag maps, not chart keys.
+FREE_FORM = {"affinity", "tolerations", "nodeSelector", "resources", "extraArgs"}
 
 
 def _two_levels(values: dict[str, Any], prefix: str = "") -> set[str]:
@@ -415,12 +420,26 @@ def _two_levels(values: dict[str, Any], prefix: str = "") -> set[str]:
 def test_operator_dcgm_and_kueue_values_exist_in_their_charts(reference: Path) -> None:
     pools = [PoolSpec("a", "h100", 8, 1, sharing=SharingSpec(mig=MigSpec("single", (("1g.10gb", 7),))))]
     operator = _two_levels(
-        gpu_operator.helm_values(pools, "a", "b", driver=False, toolkit=False, dcgm=True, service_monitor=True)
+        gpu_operator.helm_values(
+            pools, "a", "b", driver=False, toolkit=False, dcgm=True, service_monitor=True, mig_reboot=True, mofed=False
+        )
     )
     assert operator <= _paths(reference, "gpu-operator"), operator - _paths(reference, "gpu-operator")
     exporter = _two_levels(dcgm.helm_values(pools, True))
     assert exporter <= _paths(reference, "dcgm-exporter"), exporter - _paths(reference, "dcgm-exporter")
     assert {"enablePrometheus"} <= _paths(reference, "kueue")
+
+
+def test_aws_add_on_values_exist_in_their_charts(reference: Path) -> None:
+    from components import cluster_autoscaler, device_plugin, efa
+
+    pools = [PoolSpec("a", "h100", 8, 1)]
+    autoscaler = _two_levels(cluster_autoscaler.helm_values("c", "us-east-1", "1.35", "arn"))
+    assert autoscaler <= _paths(reference, "cluster-autoscaler"), autoscaler - _paths(reference, "cluster-autoscaler")
+    plugin = _two_levels(efa.helm_values(pools))
+    assert plugin <= _paths(reference, "aws-efa-k8s-device-plugin")
+    nvidia = _two_levels(dict(device_plugin.helm_values("cm", pools, False, mofed=False)))
+    assert nvidia <= _paths(reference, "nvidia-device-plugin"), nvidia - _paths(reference, "nvidia-device-plugin")
 
 
 def test_node_size_fields_only_on_existing_clusters() -> None:

@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(err.render(), file=sys.stderr)
         return EXIT_USAGE
 
-    from infra.plan.engine import config_env, run_entry_point
+    from infra.plan.engine import ProgramError, config_env, run_entry_point
     from infra.plan.policy_runner import PolicyConfigError, load_policy_config_file, run_policies
     from infra.plan.render import write_outputs
 
@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stack_config = config_env(read_stack_file(config_path))
         capture = run_entry_point(ROOT / "infra", stack_config, stack)
         policy_run = run_policies(capture.registrations, stack, args.policy_pack, policy_config, stack_config)
-    except PolicyConfigError as err:
+    except (PolicyConfigError, ProgramError) as err:
         print(str(err), file=sys.stderr)
         return EXIT_USAGE
 

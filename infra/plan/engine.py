@@ -47,6 +47,7 @@ class Registration:
     """Inputs exactly as serialized on the wire (secrets and unknowns marked)."""
     retain_on_delete: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
 
     def inputs(self) -> dict[str, Any]:
         """Inputs as plain JSON: secrets shown as ``[secret]``, integral floats as ints."""
@@ -88,8 +89,16 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "aws:iam/role:Role": lambda name, i: {"arn": f"arn:aws:iam::123456789012:role/{name}", "name": name},
     "aws:kms/key:Key": lambda name, i: {"arn": f"arn:aws:kms:offline:123456789012:key/{name}", "keyId": name},
     "aws:ec2/launchTemplate:LaunchTemplate": lambda name, i: {"latestVersion": 1},
-    "aws:eks/nodeGroup:NodeGroup": lambda name, i: {"nodeGroupName": i.get("nodeGroupName", name)},
+    "aws:eks/nodeGroup:NodeGroup": lambda name, i: {
+        "nodeGroupName": i.get("nodeGroupName", name),
+        "resources": [{"autoscalingGroups": [{"name": f"eks-{i.get('nodeGroupName', name)}-offline"}]}],
+    },
     "aws:ec2/placementGroup:PlacementGroup": lambda name, i: {"name": name},
+    "aws:sqs/queue:Queue": lambda name, i: {
+        "arn": f"arn:aws:sqs:offline:123456789012:{name}",
+        "url": f"https://sqs.offline.example/123456789012/{name}",
+        "name": name,
+    },
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda name, i: {
         "arn": f"arn:aws:iam::123456789012:oidc-provider/{name}"
     },
@@ -113,8 +122,54 @@ class _Mocks(Mocks):
             state.update(computed(args.name, state))
         return f"{args.name}-id", state
 
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        answer = _INVOKES.get(args.token)
+        return (answer(dict(args.args)) if answer else {}), []
+
+
+def _aws_offerings(args: dict[str, Any]) -> dict[str, Any]:
+    """EC2 DescribeInstanceTypeOfferings by zone ID, answered from the catalog's zone table."""
+    from components.catalog import aws_zone_ids
+
+    types = [v for f in args.get("filters") or [] if f.get("name") == "instance-type" for v in f.get("values", [])]
+    region = str(args.get("region") or "")
+    rows = [(t, z) for t in types for z in aws_zone_ids(t, region)]
+    return {
+        "instanceTypes": [t for t, _ in rows],
+        "locations": [z for _, z in rows],
+        "locationTypes": ["availability-zone-id" for _ in rows],
+    }
+
+
+def _gcp_machine_types(args: dict[str, Any]) -> dict[str, Any]:
+    """Compute machineTypes.list in one zone, filtered by name, answered from the catalog's zone table."""
+    from components.catalog import GCP_MACHINE_TYPES, gcp_zones
+
+    zone = str(args.get("zone") or "")
+    name = str(args.get("filter") or "").partition("=")[2].strip().strip('"')
+    machine = GCP_MACHINE_TYPES.get(name)
+    found = []
+    if machine is not None and zone in gcp_zones(machine.accelerator, zone.rpartition("-")[0]):
+        found.append(
+            {
+                "name": machine.name,
+                "guestCpus": machine.vcpus,
+                "memoryMb": machine.memory_mib,
+                "accelerators": [{"guestAcceleratorType": machine.accelerator, "guestAcceleratorCount": machine.gpus}],
+            }
+        )
+    return {"machineTypes": found, "zone": zone, "filter": args.get("filter")}
+
+
+# Invokes the program makes (deploy-time lookups), answered offline from the catalog.
+_INVOKES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _aws_offerings,
+    "gcp:compute/getMachineTypes:getMachineTypes": _gcp_machine_types,
+}
+
+
+class ProgramError(Exception):
+    """The program did something the Pulumi engine refuses (the plan reports it as the engine would)."""
 
 
 class CaptureMonitor(MockMonitor):
@@ -122,6 +177,8 @@ class CaptureMonitor(MockMonitor):
         super().__init__(mocks)
         self.stack = stack
         self.registrations: list[Registration] = []
+        self.duplicates: list[str] = []
+        self._urns: set[str] = set()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         # Engine rule: a child's type is qualified by its parent's qualified
@@ -133,6 +190,9 @@ class CaptureMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         urn = self.make_urn(request.parent, request.type, request.name)
+        if urn in self._urns:
+            self.duplicates.append(urn)  # the engine fails the whole update on this
+        self._urns.add(urn)
         self.registrations.append(
             Registration(
                 urn=urn,
@@ -147,6 +207,7 @@ class CaptureMonitor(MockMonitor):
                 properties=request.object,
                 retain_on_delete=bool(request.retainOnDelete),
                 ignore_changes=list(request.ignoreChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
             )
         )
         return response
@@ -202,6 +263,12 @@ def run_program(program: Callable[[], Mapping[str, Any] | None], stack: str, pre
         property_dependencies={},
         properties=struct_pb2.Struct(),
     )
+    if monitor.duplicates:
+        raise ProgramError(
+            "the Pulumi engine would refuse this program: duplicate resource URN(s) "
+            + ", ".join(sorted(set(monitor.duplicates)))
+            + "; every resource needs a unique name under its parent"
+        )
     registrations = [stack_resource, *(r for r in monitor.registrations if r.type != STACK_TYPE)]
     return Capture(stack=stack, registrations=registrations, outputs=outputs, secret_outputs=secret)
 

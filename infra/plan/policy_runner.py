@@ -217,7 +217,10 @@ def _start_pack(
 
 def _options(reg: Registration) -> analyzer_pb2.AnalyzerResourceOptions:
     return analyzer_pb2.AnalyzerResourceOptions(
-        protect=reg.protect, parent=reg.parent, ignoreChanges=reg.ignore_changes
+        protect=reg.protect,
+        parent=reg.parent,
+        ignoreChanges=reg.ignore_changes,
+        deleteBeforeReplace=reg.delete_before_replace,
     )
 
 

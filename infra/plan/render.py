@@ -57,6 +57,7 @@ def resource_record(reg: Registration) -> dict[str, Any]:
         "custom": reg.custom,
         "protect": reg.protect,
         "retainOnDelete": reg.retain_on_delete,
+        "deleteBeforeReplace": reg.delete_before_replace,
         "provider": reg.provider.rsplit("::", 1)[0] if reg.provider else "",
         "dependencies": sorted(reg.dependencies),
         "inputs": reg.inputs(),

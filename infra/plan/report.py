@@ -6,8 +6,10 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from components.catalog import CATALOG_DATE
 from components.catalog.quota import QuotaDraw, QuotaRow, gcp_global_draws, tally
 from components.pool_spec import PoolSpec
+from stacks.clouds import backend
 from stacks.model import PlatformConfig
 from stacks.resolve import ResolvedPool, pool_specs, resolve_pools
 
@@ -111,6 +113,8 @@ def build_summary(
         "stack": stack,
         "config": _rel(config_path),
         "cloud": config.cloud.value,
+        "catalogDate": CATALOG_DATE,
+        "access": backend(config.cloud).access(config),
         "resources": len(capture.registrations),
         "resourcesByType": dict(sorted(by_type.items())),
         "pools": pool_rows(config, resolved),
@@ -136,7 +140,13 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def render_table(summary: dict[str, Any]) -> str:
-    lines = [f"stack {summary['stack']} ({summary['cloud']}): {summary['resources']} resources planned", ""]
+    lines = [
+        f"stack {summary['stack']} ({summary['cloud']}): {summary['resources']} resources planned "
+        f"(GPU catalog of {summary['catalogDate']})",
+        f"API endpoint: {summary['access'].get('endpoint', '')}",
+        f"pulumi up runs as: {summary['access'].get('deployer', '')}",
+        "",
+    ]
     lines += _table(["resource type", "count"], [[t, str(n)] for t, n in summary["resourcesByType"].items()])
     lines.append("")
     rows = [
