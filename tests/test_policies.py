@@ -230,6 +230,14 @@ def test_grpc_run_reports_each_policy_on_the_resource(captured_with_bad_workload
         "pinned-versions": "mandatory",
         "gpu-cloud-quota": "mandatory",
         "gpu-cloud-quota-unknown": "advisory",
+        "crds-before-custom-resources": "mandatory",
+        "kubernetes-after-cluster-ready": "mandatory",
+        "gpu-pools-scale": "mandatory",
+        "extended-resources-advertised": "mandatory",
+        "physical-names": "mandatory",
+        "karpenter-ami-exists": "mandatory",
+        "webhooks-reachable": "mandatory",
+        "eks-control-plane-zones": "mandatory",
     }
     by_policy = {v.policy: v for v in run.violations}
     assert set(by_policy) == {"gpu-limits", "gpu-tolerations", "pinned-versions"}

@@ -1,0 +1,128 @@
+"""The stack as a graph the deployability policies can reason about. Pure functions.
+
+A ``Node`` is one resource with plain-JSON properties (values unknown in a
+preview read as ``UNKNOWN``), its parent, its dependencies and its provider.
+``Graph.waits_for`` answers what the engine will have created before a
+resource: everything it depends on, its parent and its provider, and what
+those wait for, transitively (a child is registered only after its parent,
+and a resource is created only after its provider, whose own dependencies
+come first).
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi_policy import PolicyResource
+from pulumi_policy.proxy import UnknownValueError
+
+UNKNOWN = "[unknown]"
+"""What a value only the cloud knows (unknown in a preview) reads as."""
+
+
+def plain(value: Any) -> Any:
+    """A policy proxy (or anything JSON-like) as plain dicts and lists; unknowns become ``UNKNOWN``."""
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key in list(value.keys()):
+            try:
+                out[str(key)] = plain(value[key])
+            except UnknownValueError:
+                out[str(key)] = UNKNOWN
+        return out
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        items: list[Any] = []
+        for i in range(len(value)):
+            try:
+                items.append(plain(value[i]))
+            except UnknownValueError:
+                items.append(UNKNOWN)
+        return items
+    return value
+
+
+def get(obj: Any, *path: str | int) -> Any:
+    """``obj[path[0]][path[1]]...``, or ``None`` where a step is missing or unknown."""
+    for step in path:
+        if isinstance(step, int):
+            if not isinstance(obj, list) or step >= len(obj):
+                return None
+            obj = obj[step]
+        else:
+            if not isinstance(obj, Mapping):
+                return None
+            obj = obj.get(step)
+    return None if obj == UNKNOWN else obj
+
+
+@dataclass(frozen=True)
+class Node:
+    urn: str
+    type: str
+    name: str
+    props: Mapping[str, Any]
+    parent: str = ""
+    dependencies: tuple[str, ...] = ()
+    provider: str = ""
+    """URN of the provider resource, or empty."""
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def is_kubernetes_object(self) -> bool:
+        return self.type.startswith("kubernetes:") and not self.type.startswith("pulumi:")
+
+
+def from_policy_resources(resources: Iterable[PolicyResource]) -> list["Node"]:
+    return [
+        Node(
+            urn=r.urn,
+            type=r.resource_type,
+            name=r.name,
+            props=plain(r.props),
+            parent=r.parent.urn if r.parent is not None else "",
+            dependencies=tuple(d.urn for d in r.dependencies),
+            provider=r.provider.urn if r.provider is not None else "",
+            property_dependencies={k: tuple(d.urn for d in v) for k, v in r.property_dependencies.items()},
+        )
+        for r in resources
+    ]
+
+
+class Graph:
+    def __init__(self, nodes: Iterable[Node]) -> None:
+        self.nodes = list(nodes)
+        self.by_urn = {n.urn: n for n in self.nodes}
+        self._waits: dict[str, frozenset[str]] = {}
+
+    def of_type(self, *types: str) -> list[Node]:
+        return [n for n in self.nodes if n.type in types]
+
+    def waits_for(self, urn: str) -> frozenset[str]:
+        """URNs created before ``urn`` (its dependencies, parent and provider, transitively)."""
+        cached = self._waits.get(urn)
+        if cached is not None:
+            return cached
+        seen: set[str] = set()
+        stack = list(self._direct(urn))
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if current in self._waits:
+                seen |= self._waits[current]
+                continue
+            stack.extend(self._direct(current))
+        result = frozenset(seen)
+        self._waits[urn] = result
+        return result
+
+    def _direct(self, urn: str) -> Sequence[str]:
+        node = self.by_urn.get(urn)
+        if node is None:
+            return ()
+        return [u for u in (*node.dependencies, node.parent, node.provider) if u]
+
+
+def short(urn: str) -> str:
+    """The resource's name part of a URN, for messages."""
+    return urn.rsplit("::", 1)[-1]

@@ -1,0 +1,54 @@
+"""Build a mandatory-by-default stack policy from a pure ``check`` over the stack's graph.
+
+Every deployability policy has the same shape: ``(graph, config) -> [(urn, message)]``,
+a pure function tests call on a captured (and mutated) plan, wrapped once so the pack
+reports each finding against the resource it names. The graph is built once per
+stack analysis and shared by every policy of the pack.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+from policies.graph import Graph, from_policy_resources
+
+Finding = tuple[str, str]
+"""(URN of the resource at fault, or "" for the stack; message)."""
+Check = Callable[[Graph, Mapping[str, Any]], list[Finding]]
+
+_graphs: dict[tuple[str, ...], Graph] = {}
+
+
+def stack_graph(args: StackValidationArgs) -> Graph:
+    key = tuple(r.urn for r in args.resources)
+    if key not in _graphs:
+        _graphs.clear()
+        _graphs[key] = Graph(from_policy_resources(args.resources))
+    return _graphs[key]
+
+
+def stack_policy(
+    name: str,
+    description: str,
+    check: Check,
+    config_properties: dict[str, Any] | None = None,
+    level: EnforcementLevel = EnforcementLevel.MANDATORY,
+) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for urn, message in check(stack_graph(args), args.get_config() or {}):
+            report_violation(message, urn or None)
+
+    return StackValidationPolicy(
+        name=name,
+        description=description,
+        enforcement_level=level,
+        validate=validate,
+        config_schema=PolicyConfigSchema(properties=config_properties or {}),
+    )
