@@ -4,6 +4,8 @@
     python3 tasks.py plan [infra.plan args]   offline plan of a stack (default: local)
     python3 tasks.py test [pytest args]       lint, type-check, architecture contracts, tests
     python3 tasks.py catalog [args]           GPU offerings per cloud (python -m infra.catalog)
+    python3 tasks.py catalog-refresh [args]   regenerate the catalog's zone table (--check: is it current?)
+    python3 tasks.py conformance [args]       checks against ../shared/reference (upstream schemas, catalogs)
 
 Needs only Python 3.11+. The virtualenv is .venv (the one Pulumi.yaml names); it is
 reinstalled when requirements.txt or pyproject.toml change.
@@ -70,6 +72,11 @@ def test(argv: list[str]) -> int:
     return run("-m", "pytest", *argv)
 
 
+def conformance(argv: list[str]) -> int:
+    # Not part of `test`: it needs the upstream reference data beside the repository.
+    return run("-m", "pytest", "-n", "0", "conformance", *argv)
+
+
 def catalog(argv: list[str]) -> int:
     return run("-m", "infra.catalog", *argv)
 
@@ -79,6 +86,7 @@ COMMANDS = {
     "test": test,
     "catalog": catalog,
     "catalog-refresh": lambda argv: run("-m", "infra.catalog_refresh", *argv),
+    "conformance": conformance,
 }
 
 if __name__ == "__main__":

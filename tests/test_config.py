@@ -323,6 +323,10 @@ def gcp_raw() -> dict[str, Any]:
             "gpu-platform:cluster.admins[1]: 'arn:aws:iam::123456789012:role/platform-admins' is listed twice",
         ),
         (
+            lambda r: r["nodePools"][1].update(gpu="rtx-pro-4500", sharing={}),
+            "gpu-platform:nodePools[1].provisioner: g7 needs an EKS AMI release from v20260917 on",
+        ),
+        (
             lambda r: r["nodePools"][0].update(taintNodes=True),
             "gpu-platform:nodePools[0].taintNodes: applies only to cloud existing (this stack is aws)",
         ),

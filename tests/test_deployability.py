@@ -334,3 +334,16 @@ def test_pack_refuses_a_broken_graph_over_grpc(plan: Any) -> None:
     assert found and all(v.enforcement_level == "mandatory" for v in found)
     assert any(v.urn.endswith("::gpu-queues-kueue") for v in found)
     assert {v.policy for v in run.violations} == {cluster_ready.NAME, "gpu-cloud-quota-unknown"}
+
+
+def test_duplicate_urns_fail_the_plan_as_the_engine_would() -> None:
+    import pulumi_kubernetes as k8s
+
+    from infra.plan.engine import ProgramError, run_program
+
+    def program() -> None:
+        for _ in range(2):
+            k8s.core.v1.Namespace("same", metadata={"name": "same"})
+
+    with pytest.raises(ProgramError, match=r"duplicate resource URN\(s\) urn:pulumi:dup::gpu-platform::"):
+        run_program(program, "dup")
