@@ -65,8 +65,12 @@ def irsa_role(
     namespace: str,
     service_account: str,
     policy: pulumi.Input[str],
-) -> aws.iam.Role:
-    """A role only ``namespace/service_account`` can assume, with one inline policy."""
+) -> tuple[aws.iam.Role, aws.iam.RolePolicy]:
+    """A role only ``namespace/service_account`` can assume, and its one inline policy.
+
+    Whatever uses the role should depend on the policy too: then ``pulumi destroy`` removes the user
+    (a controller that must clean up after itself) before its permissions.
+    """
     role = aws.iam.Role(
         name,
         assume_role_policy=pulumi.Output.all(oidc_provider_arn, oidc_issuer).apply(
@@ -74,8 +78,8 @@ def irsa_role(
         ),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=parent))
-    return role
+    attached = aws.iam.RolePolicy(name, role=role.id, policy=policy, opts=pulumi.ResourceOptions(parent=parent))
+    return role, attached
 
 
 def node_role(name: str, parent: pulumi.Resource) -> aws.iam.Role:

@@ -102,7 +102,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:ClusterAutoscaler", name, None, opts)
-        role = irsa_role(
+        role, permissions = irsa_role(
             f"{name}-role",
             self,
             args.oidc_provider_arn,
@@ -118,5 +118,6 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             NAMESPACE,
             helm_values(args.cluster_name, args.region, args.kubernetes_version, role.arn),
             self,
+            depends_on=[permissions],
         )
         self.register_outputs({})

@@ -17,6 +17,7 @@ from components.kubeconfig import exec_kubeconfig
 
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 LOG_TYPES = ("api", "audit", "authenticator")
+LOG_RETENTION_DAYS = 90
 SYSTEM_ROLE_LABEL = {"gpu-platform.io/role": "system"}
 """System nodes carry this label; platform controllers select it."""
 
@@ -30,8 +31,8 @@ class EksClusterArgs:
     """Pinned Kubernetes minor version, e.g. ``1.33``."""
     control_plane_subnet_ids: Sequence[pulumi.Input[str]]
     """Subnets of the control plane's network interfaces: zones EKS supports for them, at least two."""
-    node_subnet_ids: Sequence[pulumi.Input[str]]
-    """Subnets of the system nodes."""
+    node_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """Subnets of the system nodes (zones that offer the system instance type)."""
     public_endpoint_cidrs: Sequence[str] = ()
     """CIDRs allowed on the public endpoint; empty: private endpoint only."""
     admins: Sequence[str] = ()
@@ -73,9 +74,11 @@ class EksCluster(pulumi.ComponentResource):
         system = aws.eks.NodeGroup(
             f"{name}-system",
             cluster_name=cluster.name,
-            node_group_name="system",
+            # A prefix, not a fixed name: a new instance type or subnet list replaces the group, and the
+            # replacement is created before the old one goes, so the controllers always have nodes.
+            node_group_name_prefix="system-",
             node_role_arn=nodes.arn,
-            subnet_ids=list(args.node_subnet_ids),
+            subnet_ids=args.node_subnet_ids,
             ami_type="AL2023_x86_64_STANDARD",
             instance_types=[args.system_instance_type],
             capacity_type="ON_DEMAND",
@@ -117,6 +120,10 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         aws.kms.Alias(f"{name}-secrets", name=f"alias/{args.name}-eks-secrets", target_key_id=key.key_id, opts=child)
+        # EKS writes control-plane logs here; created first with a retention, or EKS creates it keeping logs forever.
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=f"/aws/eks/{args.name}/cluster", retention_in_days=LOG_RETENTION_DAYS, opts=child
+        )
         public = bool(args.public_endpoint_cidrs)
         cluster = aws.eks.Cluster(
             f"{name}-cluster",
@@ -138,7 +145,7 @@ class EksCluster(pulumi.ComponentResource):
             ),
             enabled_cluster_log_types=list(LOG_TYPES),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[attachment, logs]),
         )
         # IRSA: workloads assume IAM roles through the cluster's OIDC issuer.
         issuer = cluster.identities[0].oidcs[0].issuer

@@ -1,7 +1,8 @@
 """One GPU pool on EKS: a managed node group with its own launch template.
 
-The launch template requires IMDSv2 (hop limit 2 so pods behind the CNI can
-reach it only with a token), encrypts the data volume that holds the container
+The launch template requires IMDSv2 with a hop limit of 1, so pods behind the
+CNI cannot reach the instance metadata and the node role's credentials (pods
+get AWS access through IRSA), encrypts the data volume that holds the container
 images, and, for EFA pools, attaches every EFA interface the instance supports
 inside a cluster placement group.
 """
@@ -25,6 +26,7 @@ AUTOSCALER_RESOURCE_TAG = "k8s.io/cluster-autoscaler/node-template/resources/"
 """Cluster Autoscaler reads a managed node group's labels and taints through eks:DescribeNodegroup, and the
 extended resources a node will have from these node-group tags: without them it cannot know that a pool
 scaled to zero offers (shared) GPUs or EFA devices, and never scales it up."""
+GPU_NODE_LABEL = "k8s.amazonaws.com/accelerator"
 LAUNCH_TEMPLATE_TAGGED = ("instance", "volume", "network-interface")
 """Resources the launch template tags at launch (the provider's default tags do not reach them)."""
 
@@ -127,7 +129,7 @@ class EksGpuPool(pulumi.ComponentResource):
             f"{name}-template",
             description=f"GPU pool {pool.name}",
             metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
-                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=2
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
             ),
             block_device_mappings=[
                 aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
@@ -170,7 +172,9 @@ class EksGpuPool(pulumi.ComponentResource):
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=template.id, version=template.latest_version.apply(str)
             ),
-            labels=pool.node_labels(),
+            # Cluster Autoscaler's GPU marker on AWS: it then waits for the device plugin on a new GPU node
+            # instead of adding more nodes for the same pods.
+            labels={**pool.node_labels(), GPU_NODE_LABEL: pool.gpu},
             taints=[
                 aws.eks.NodeGroupTaintArgs(key=t.key, value=t.value, effect=TAINT_EFFECTS[t.effect])
                 for t in pool.taints

@@ -45,7 +45,7 @@ class GkeClusterArgs:
     """Node range; pods and services get secondary ranges derived from it."""
     public_endpoint_cidrs: Sequence[str] = ()
     """CIDRs allowed on the public endpoint; empty: private endpoint only."""
-    webhook_ports: Sequence[int] = ()
+    apiserver_ports: Sequence[int] = ()
     """Ports of the admission webhooks the platform installs: the control plane must reach them on the nodes."""
     system_machine_type: str = "e2-standard-4"
     system_min_nodes: int = 2
@@ -184,7 +184,7 @@ class GkeCluster(pulumi.ComponentResource):
             self, f"{name}-system-sa", f"{args.name}-system"[:30].rstrip("-"), args.project, "GKE system nodes"
         )
         self.ready = []
-        if args.webhook_ports:
+        if args.apiserver_ports:
             # Private nodes: without this rule every object a webhook checks (Kueue's, KServe's ...) times out.
             self.ready.append(
                 gcp.compute.Firewall(
@@ -197,7 +197,7 @@ class GkeCluster(pulumi.ComponentResource):
                     source_ranges=[CONTROL_PLANE_CIDR],
                     allows=[
                         gcp.compute.FirewallAllowArgs(
-                            protocol="tcp", ports=[str(p) for p in sorted(set(args.webhook_ports))]
+                            protocol="tcp", ports=[str(p) for p in sorted(set(args.apiserver_ports))]
                         )
                     ],
                     target_tags=[node_tag(args.name)],
@@ -207,7 +207,9 @@ class GkeCluster(pulumi.ComponentResource):
             )
         system_pool = gcp.container.NodePool(
             f"{name}-system",
-            name="system",
+            # A prefix, not a fixed name: a replacement (new service account, disk, ...) is created before the
+            # old pool goes, so the controllers always have nodes; the name must not collide with itself.
+            name_prefix="system-",
             project=args.project,
             cluster=cluster.id,
             location=args.region,

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import helm
+from components import helm, kueue_config
 from components import labels as L
 from components.pool_spec import PoolSpec
 from components.versions import KUEUE
@@ -115,7 +115,7 @@ class GpuQueues(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         release = helm.release(
-            f"{name}-kueue", "kueue", KUEUE, ns.metadata.name, {"enablePrometheus": args.prometheus}, self
+            f"{name}-kueue", "kueue", KUEUE, ns.metadata.name, kueue_config.helm_values(args.prometheus), self
         )
         # The CRDs come with the chart: every queue object waits for it.
         after_kueue = pulumi.ResourceOptions(parent=self, depends_on=[release])

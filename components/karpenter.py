@@ -59,14 +59,166 @@ class KarpenterArgs:
     tags: dict[str, str] = field(default_factory=dict)
 
 
-def controller_policy(cluster_arn: str, node_role_arn: str, queue_arn: str, region: str) -> str:
-    """The controller's IAM policy (after Karpenter's getting-started CloudFormation), scoped where it can be."""
+def controller_policy(cluster_arn: str, cluster_name: str, node_role_arn: str, queue_arn: str, region: str) -> str:
+    """The controller's IAM policy, statement for statement Karpenter v1.14's getting-started CloudFormation:
+    it launches, tags and terminates only what carries this cluster's ownership and a NodePool tag, passes
+    only its node role, and manages only the instance profiles it tagged for this cluster."""
+    partition = cluster_arn.split(":")[1] if cluster_arn.count(":") > 1 else "aws"
+    ec2 = f"arn:{partition}:ec2:{region}"
+    owned = {f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}": "owned"}
+    request = {
+        f"aws:RequestTag/kubernetes.io/cluster/{cluster_name}": "owned",
+        "aws:RequestTag/eks:eks-cluster-name": cluster_name,
+    }
+    launched = [
+        f"{ec2}:*:{kind}/*"
+        for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")
+    ]
+    profile = f"arn:{partition}:iam::*:instance-profile/*"
+    profile_request = {**request, "aws:RequestTag/topology.kubernetes.io/region": region}
     statements: list[dict[str, Any]] = [
         {
-            "Sid": "Describe",
+            "Sid": "AllowScopedEC2InstanceAccessActions",
+            "Effect": "Allow",
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+            "Resource": [
+                f"{ec2}::image/*",
+                f"{ec2}::snapshot/*",
+                *(f"{ec2}:*:{k}/*" for k in ("security-group", "subnet", "capacity-reservation", "placement-group")),
+            ],
+        },
+        {
+            "Sid": "AllowScopedEC2LaunchTemplateAccessActions",
+            "Effect": "Allow",
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet"],
+            "Resource": f"{ec2}:*:launch-template/*",
+            "Condition": {"StringEquals": owned, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}},
+        },
+        {
+            "Sid": "AllowScopedEC2InstanceActionsWithTags",
+            "Effect": "Allow",
+            "Action": ["ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateLaunchTemplate"],
+            "Resource": launched,
+            "Condition": {"StringEquals": request, "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"}},
+        },
+        {
+            "Sid": "AllowScopedResourceCreationTagging",
+            "Effect": "Allow",
+            "Action": "ec2:CreateTags",
+            "Resource": launched,
+            "Condition": {
+                "StringEquals": {
+                    **request,
+                    "ec2:CreateAction": ["RunInstances", "CreateFleet", "CreateLaunchTemplate"],
+                },
+                "StringLike": {"aws:RequestTag/karpenter.sh/nodepool": "*"},
+            },
+        },
+        {
+            "Sid": "AllowScopedResourceTagging",
+            "Effect": "Allow",
+            "Action": "ec2:CreateTags",
+            "Resource": f"{ec2}:*:instance/*",
+            "Condition": {
+                "StringEquals": owned,
+                "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"},
+                "StringEqualsIfExists": {"aws:RequestTag/eks:eks-cluster-name": cluster_name},
+                "ForAllValues:StringEquals": {
+                    "aws:TagKeys": ["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]
+                },
+            },
+        },
+        {
+            "Sid": "AllowScopedDeletion",
+            "Effect": "Allow",
+            "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+            "Resource": [f"{ec2}:*:instance/*", f"{ec2}:*:launch-template/*"],
+            "Condition": {"StringEquals": owned, "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}},
+        },
+        {
+            "Sid": "AllowPassingInstanceRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": node_role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileCreationActions",
+            "Effect": "Allow",
+            "Action": "iam:CreateInstanceProfile",
+            "Resource": profile,
+            "Condition": {
+                "StringEquals": profile_request,
+                "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+            },
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileTagActions",
+            "Effect": "Allow",
+            "Action": "iam:TagInstanceProfile",
+            "Resource": profile,
+            "Condition": {
+                "StringEquals": {
+                    **owned,
+                    "aws:ResourceTag/topology.kubernetes.io/region": region,
+                    **profile_request,
+                },
+                "StringLike": {
+                    "aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*",
+                    "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*",
+                },
+            },
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileActions",
             "Effect": "Allow",
             "Action": [
-                "ec2:DescribeAvailabilityZones",
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:DeleteInstanceProfile",
+            ],
+            "Resource": profile,
+            "Condition": {
+                "StringEquals": {**owned, "aws:ResourceTag/topology.kubernetes.io/region": region},
+                "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+            },
+        },
+        {
+            "Sid": "AllowInstanceProfileReadActions",
+            "Effect": "Allow",
+            "Action": "iam:GetInstanceProfile",
+            "Resource": profile,
+        },
+        {
+            "Sid": "AllowUnscopedInstanceProfileListAction",
+            "Effect": "Allow",
+            "Action": "iam:ListInstanceProfiles",
+            "Resource": "*",
+        },
+        {
+            "Sid": "AllowAPIServerEndpointDiscovery",
+            "Effect": "Allow",
+            "Action": "eks:DescribeCluster",
+            "Resource": cluster_arn,
+        },
+        {
+            "Sid": "AllowInterruptionQueueActions",
+            "Effect": "Allow",
+            "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+            "Resource": queue_arn,
+        },
+        {
+            # Karpenter avoids zones under an ARC zonal shift of the cluster.
+            "Sid": "AllowZonalShiftStatusReadOnly",
+            "Effect": "Allow",
+            "Action": "arc-zonal-shift:GetManagedResource",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"arc-zonal-shift:ResourceIdentifier": cluster_arn}},
+        },
+        {
+            "Sid": "AllowRegionalReadActions",
+            "Effect": "Allow",
+            "Action": [
                 "ec2:DescribeCapacityReservations",
                 "ec2:DescribeImages",
                 "ec2:DescribeInstances",
@@ -78,65 +230,17 @@ def controller_policy(cluster_arn: str, node_role_arn: str, queue_arn: str, regi
                 "ec2:DescribeSecurityGroups",
                 "ec2:DescribeSpotPriceHistory",
                 "ec2:DescribeSubnets",
-                "pricing:GetProducts",
             ],
             "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
         },
         {
-            # Karpenter avoids zones under an ARC zonal shift of the cluster (its v1.14 CloudFormation policy).
-            "Sid": "ZonalShift",
-            "Effect": "Allow",
-            "Action": "arc-zonal-shift:GetManagedResource",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"arc-zonal-shift:ResourceIdentifier": cluster_arn}},
-        },
-        {
-            "Sid": "Launch",
-            "Effect": "Allow",
-            "Action": ["ec2:CreateFleet", "ec2:RunInstances", "ec2:CreateLaunchTemplate", "ec2:CreateTags"],
-            "Resource": "*",
-        },
-        {
-            "Sid": "TerminateOwnNodes",
-            "Effect": "Allow",
-            "Action": ["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
-            "Resource": "*",
-            "Condition": {"StringLike": {"ec2:ResourceTag/karpenter.sh/nodepool": "*"}},
-        },
-        {
-            "Sid": "AmiParameters",
+            "Sid": "AllowSSMReadActions",
             "Effect": "Allow",
             "Action": "ssm:GetParameter",
-            "Resource": f"arn:aws:ssm:{region}::parameter/aws/service/*",
+            "Resource": f"arn:{partition}:ssm:{region}::parameter/aws/service/*",
         },
-        {
-            "Sid": "PassNodeRole",
-            "Effect": "Allow",
-            "Action": "iam:PassRole",
-            "Resource": node_role_arn,
-            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
-        },
-        {
-            "Sid": "InstanceProfiles",
-            "Effect": "Allow",
-            "Action": [
-                "iam:AddRoleToInstanceProfile",
-                "iam:CreateInstanceProfile",
-                "iam:DeleteInstanceProfile",
-                "iam:GetInstanceProfile",
-                "iam:ListInstanceProfiles",
-                "iam:RemoveRoleFromInstanceProfile",
-                "iam:TagInstanceProfile",
-            ],
-            "Resource": "*",
-        },
-        {"Sid": "Cluster", "Effect": "Allow", "Action": "eks:DescribeCluster", "Resource": cluster_arn},
-        {
-            "Sid": "Interruptions",
-            "Effect": "Allow",
-            "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
-            "Resource": queue_arn,
-        },
+        {"Sid": "AllowPricingReadActions", "Effect": "Allow", "Action": "pricing:GetProducts", "Resource": "*"},
     ]
     return policy_document(statements)
 
@@ -157,8 +261,9 @@ def node_pool_spec(kp: KarpenterPool, node_class: str) -> dict[str, Any]:
                 "expireAfter": "720h",
             },
         },
-        # The pool's ceiling, as a managed node group's maxSize would be.
-        "limits": {"cpu": str(pool.max_nodes * kp.vcpus), L.GPU_RESOURCE: str(pool.max_gpus)},
+        # The pool's ceiling, as a managed node group's maxSize would be. In nodes and vCPUs, not GPUs:
+        # Karpenter would count a time-sliced node's advertised GPUs, and stop after the first node.
+        "limits": {"cpu": str(pool.max_nodes * kp.vcpus), "nodes": str(pool.max_nodes)},
         "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"},
     }
 
@@ -169,7 +274,8 @@ def node_class_spec(kp: KarpenterPool, cluster_name: str, node_role_name: str) -
         "amiSelectorTerms": [{"alias": KARPENTER_AMI_ALIAS}],
         "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": cluster_name}}],
         "securityGroupSelectorTerms": [{"tags": {"aws:eks:cluster-name": cluster_name}}],
-        "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 2},
+        # Hop limit 1: pods (behind the CNI) cannot reach IMDS and the node role's credentials.
+        "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
         "blockDeviceMappings": [
             {
                 "deviceName": "/dev/xvda",
@@ -231,15 +337,15 @@ class Karpenter(pulumi.ComponentResource):
             type="EC2_LINUX",
             opts=child,
         )
-        role = irsa_role(
+        role, permissions = irsa_role(
             f"{name}-controller",
             self,
             args.oidc_provider_arn,
             args.oidc_issuer,
             NAMESPACE,
             SERVICE_ACCOUNT,
-            pulumi.Output.all(cluster_arn, nodes.arn, queue.arn).apply(
-                lambda v: controller_policy(v[0], v[1], v[2], args.region)
+            pulumi.Output.all(cluster_arn, args.cluster_name, nodes.arn, queue.arn).apply(
+                lambda v: controller_policy(v[0], v[1], v[2], v[3], args.region)
             ),
         )
         release = helm.release(
@@ -255,8 +361,9 @@ class Karpenter(pulumi.ComponentResource):
                 "replicas": 2,
             },
             self,
-            # Nodes it launches join only through the access entry of their role.
-            depends_on=[nodes_entry],
+            # Nodes it launches join only through the access entry of their role; on destroy the controller
+            # (and its NodePools) go before its permissions, so it can still terminate what it launched.
+            depends_on=[nodes_entry, permissions],
         )
         for kp in args.pools:
             node_class_name = kp.pool.name

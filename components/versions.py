@@ -5,8 +5,9 @@ published ones (the repositories' Chart.yaml in git often carries a placeholder
 that the release pipeline replaces). No `latest`, ever: the policy pack rejects it.
 
 Each chart also says what it brings that others wait for: the API groups of the
-CRDs it installs and the ports of its admission webhooks. The deployability
-policies check ordering with the first; private GKE clusters open the second.
+CRDs it installs and the ports the API server calls on its pods (webhooks,
+aggregated APIs). The deployability policies check ordering with the first;
+private GKE clusters open the second.
 """
 
 from dataclasses import dataclass
@@ -21,8 +22,9 @@ class ChartPin:
     """Classic Helm repository URL; ``None`` for OCI charts."""
     crd_groups: tuple[str, ...] = ()
     """API groups of the CustomResourceDefinitions the chart installs."""
-    webhook_ports: tuple[int, ...] = ()
-    """Container ports of the chart's admission webhooks (the API server calls the pod IP on these)."""
+    apiserver_ports: tuple[int, ...] = ()
+    """Container ports the API server calls on the chart's pods: admission webhooks and aggregated APIs
+    (it dials the pod IP on the target port, so a private GKE control plane needs them opened)."""
     webhook_labels: tuple[str, ...] = ()
     """Labels that send any object carrying them through the chart's webhooks (beyond its own kinds)."""
 
@@ -44,12 +46,13 @@ KARPENTER = ChartPin(
 GPU_OPERATOR = ChartPin("gpu-operator", "v26.7.0", "https://helm.ngc.nvidia.com/nvidia", crd_groups=("nvidia.com",))
 # NVIDIA DCGM exporter (stack: device-plugin), NVIDIA/dcgm-exporter 4.5.3-4.8.2 (chart 4.8.2).
 DCGM_EXPORTER = ChartPin("dcgm-exporter", "4.8.2", "https://nvidia.github.io/dcgm-exporter/helm-charts")
-# Kueue GPU queues, kubernetes-sigs/kueue v0.19.2 (OCI only); its webhook server listens on 9443.
+# Kueue GPU queues, kubernetes-sigs/kueue v0.19.2 (OCI only); its webhook server listens on 9443 and its
+# visibility API (an aggregated API the chart always registers) on 8082.
 KUEUE = ChartPin(
     "oci://registry.k8s.io/kueue/charts/kueue",
     "0.19.2",
     crd_groups=("kueue.x-k8s.io",),
-    webhook_ports=(9443,),
+    apiserver_ports=(8082, 9443),
     webhook_labels=("kueue.x-k8s.io/queue-name",),
 )
 # Cluster Autoscaler for EKS managed node groups, kubernetes/autoscaler chart 9.59.0 (app 1.35).

@@ -7,7 +7,7 @@
     python -m infra.catalog_refresh --source auto     EC2 when boto3 finds credentials, else moto
 
 Writes ``components/catalog/data/aws_zones.json`` (format: ``components.catalog.data``): per region
-every zone ID and, per catalogued GPU instance type, the zone IDs offering it. The default source is
+every zone ID and, per catalogued GPU instance type and system-pool type, the zone IDs offering it. The default source is
 moto's bundled ``DescribeInstanceTypeOfferings`` snapshot (``ec2/resources/instance_type_offerings``,
 ``availability-zone-id`` for the zones, ``region`` as a cross-check), found without importing moto;
 ``tests/test_catalog.py`` checks the committed file regenerates from it byte for byte, so commit what
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from components.catalog import AWS_INSTANCE_TYPES
+from components.catalog.aws import AWS_SYSTEM_INSTANCE_TYPES
 from components.catalog.data import DATA_PACKAGE, DATA_PATH, AwsRegionData, CatalogData, render
 
 SOURCES = ("moto", "aws", "auto")
@@ -40,6 +41,11 @@ _FILTER_CHUNK = 100
 """Instance type names per ``instance-type`` filter in one EC2 request."""
 _SHOWN = 20
 """How many differences ``--check`` prints before ``... and N more``."""
+
+
+def instance_types() -> list[str]:
+    """What the zone table covers: the catalogued GPU instance types and the system-pool types."""
+    return sorted({*AWS_INSTANCE_TYPES, *AWS_SYSTEM_INSTANCE_TYPES})
 
 
 class SourceUnavailable(RuntimeError):
@@ -158,7 +164,7 @@ def from_aws(types: Iterable[str], date: str, session: Any, regions: Sequence[st
 
 def generate(source: str, date: str) -> CatalogData:
     """The data from ``source`` (``moto``, ``aws`` or ``auto``) for the catalogued instance types."""
-    types = sorted(AWS_INSTANCE_TYPES)
+    types = instance_types()
     if source in ("aws", "auto"):
         session = aws_session()
         if session is not None:

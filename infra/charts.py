@@ -1,18 +1,18 @@
 """Which pinned charts a stack installs, decided from its config alone (before anything is built).
 
-The GKE builder opens the webhook ports of exactly these charts to its control
-plane; the composition in ``infra/layers.py`` installs them.
+The GKE builder opens the ports the API server calls on exactly these charts' pods
+(webhooks, aggregated APIs) to its control plane; ``infra/layers.py`` installs them.
 """
 
 from components.versions import KUEUE, ChartPin
 from stacks.model import PlatformConfig
 
 
-def webhook_charts(config: PlatformConfig) -> list[ChartPin]:
-    """Installed charts that run admission webhooks the API server must reach."""
+def apiserver_charts(config: PlatformConfig) -> list[ChartPin]:
+    """Installed charts with webhooks or aggregated APIs the API server must reach."""
     charts = [KUEUE] if config.queues.enabled and config.teams else []
-    return [c for c in charts if c.webhook_ports]
+    return [c for c in charts if c.apiserver_ports]
 
 
-def webhook_ports(config: PlatformConfig) -> tuple[int, ...]:
-    return tuple(sorted({port for chart in webhook_charts(config) for port in chart.webhook_ports}))
+def apiserver_ports(config: PlatformConfig) -> tuple[int, ...]:
+    return tuple(sorted({port for chart in apiserver_charts(config) for port in chart.apiserver_ports}))

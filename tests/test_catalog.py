@@ -42,7 +42,7 @@ from components.catalog import (
     quota_family,
     resolve,
 )
-from components.catalog.aws import G_ON_DEMAND, G_SPOT, P_ON_DEMAND, P_SPOT
+from components.catalog.aws import AWS_SYSTEM_INSTANCE_TYPES, G_ON_DEMAND, G_SPOT, P_ON_DEMAND, P_SPOT
 from components.catalog.data import load, read_text, render
 from infra import catalog_refresh
 
@@ -210,7 +210,9 @@ def test_data_file_is_consistent() -> None:
         (prefix,) = {z.split("-az")[0] for z in zones}
         assert prefixes.setdefault(prefix, region) == region, f"{region} and {prefixes[prefix]} share {prefix}"
         for name, offered in entry["offerings"].items():
-            assert name in AWS_INSTANCE_TYPES, f"{region}: {name} is not catalogued"
+            assert name in AWS_INSTANCE_TYPES or name in AWS_SYSTEM_INSTANCE_TYPES, (
+                f"{region}: {name} is not catalogued"
+            )
             assert offered and offered == sorted(set(offered)), (region, name)
             assert set(offered) <= set(zones), f"{region} {name}: zones {set(offered) - set(zones)} not in the region"
         assert aws_region_zone_ids(region) == tuple(zones)
@@ -313,7 +315,7 @@ def test_refresh_rejects_bad_dates(capsys: pytest.CaptureFixture[str]) -> None:
 def test_refresh_from_ec2_reads_zone_ids(ec2: Any) -> None:
     boto3 = pytest.importorskip("boto3")
     session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-    data = catalog_refresh.from_aws(AWS_INSTANCE_TYPES, "2026-01-01", session, regions=["us-east-1"])
+    data = catalog_refresh.from_aws(catalog_refresh.instance_types(), "2026-01-01", session, regions=["us-east-1"])
     assert data["sources"][0].startswith("aws ec2 API (botocore ")
     assert data["aws"]["us-east-1"] == load()["aws"]["us-east-1"]
 

@@ -91,6 +91,23 @@ def test_control_plane_subnets_avoid_zones_eks_refuses(plan: Any) -> None:
     assert "use1-az3" in node_zones and "use1-az3" not in control_plane and len(control_plane) >= 2
 
 
+def test_system_nodes_only_where_their_type_is_offered(plan: Any) -> None:
+    capture = plan(copy.deepcopy(stack_raw("aws-train")))
+    subnets = {r.urn: r.inputs() for r in by_type(capture, "aws:ec2/subnet:Subnet")}
+    system = next(r for r in by_type(capture, "aws:eks/nodeGroup:NodeGroup") if r.name == "gpu-train-system")
+    zones = {subnets[u]["availabilityZoneId"] for u in system.property_dependencies["subnetIds"]}
+    assert zones and "use1-az3" not in zones  # m6i.large is not offered there
+    assert system.inputs()["nodeGroupNamePrefix"] == "system-" and "nodeGroupName" not in system.inputs()
+
+
+def test_control_plane_logs_are_kept_90_days(aws_raw: dict[str, Any], plan: Any) -> None:
+    capture = plan(aws_raw)
+    group = one(capture, "aws:cloudwatch/logGroup:LogGroup")
+    assert group == {"name": "/aws/eks/gpu-dev/cluster", "retentionInDays": 90}
+    (cluster,) = by_type(capture, "aws:eks/cluster:Cluster")
+    assert any(u.endswith("::gpu-dev-logs") for u in cluster.dependencies)
+
+
 def test_kubernetes_provider_waits_for_system_nodes_and_admin_access(aws_raw: dict[str, Any], plan: Any) -> None:
     capture = plan(aws_raw)
     (provider,) = by_type(capture, "pulumi:providers:kubernetes")
@@ -104,9 +121,19 @@ def test_karpenter_nodes_have_their_own_role_and_access_entry(aws_raw: dict[str,
     assert entry.inputs()["principalArn"].endswith(":role/karpenter-nodes")  # not gpu-dev-nodes
     node_class = one(capture, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")["spec"]
     assert node_class["role"] == "karpenter-nodes"
+    assert node_class["metadataOptions"]["httpPutResponseHopLimit"] == 1  # pods cannot reach IMDS
     policy = json.loads(one(capture, "aws:iam/rolePolicy:RolePolicy", "karpenter-controller")["policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
     actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert {"ec2:DescribeInstanceStatus", "arc-zonal-shift:GetManagedResource", "iam:PassRole"} <= actions
+    # It terminates and tags only this cluster's nodes, and passes only its node role.
+    deletion = statements["AllowScopedDeletion"]["Condition"]
+    assert deletion["StringEquals"] == {"aws:ResourceTag/kubernetes.io/cluster/gpu-dev": "owned"}
+    assert statements["AllowPassingInstanceRole"]["Resource"].endswith(":role/karpenter-nodes")
+    assert not [s for s in policy["Statement"] if s["Resource"] == "*" and "ec2:TerminateInstances" in s["Action"]]
+    # On destroy the controller goes before its permissions, so it can still terminate its nodes.
+    (release,) = [r for r in by_type(capture, "kubernetes:helm.sh/v3:Release") if r.name == "karpenter-controller"]
+    assert any(u.endswith("RolePolicy::karpenter-controller") for u in release.dependencies)
     pass_role = next(s for s in policy["Statement"] if s["Action"] == "iam:PassRole")
     assert pass_role["Resource"].endswith(":role/karpenter-nodes")
 
@@ -128,8 +155,9 @@ def test_cluster_autoscaler_scales_managed_groups_from_zero(aws_raw: dict[str, A
     policy = json.loads(one(capture, "aws:iam/rolePolicy:RolePolicy", "cluster-autoscaler-role")["policy"])
     scale = next(s for s in policy["Statement"] if "autoscaling:SetDesiredCapacity" in s["Action"])
     assert scale["Condition"]["StringEquals"]["aws:ResourceTag/k8s.io/cluster-autoscaler/gpu-dev"] == "owned"
-    tags = node_group(capture, "l4-spot")["tags"]
-    assert tags["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"] == "1"
+    group = node_group(capture, "l4-spot")
+    assert group["tags"]["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"] == "1"
+    assert group["labels"]["k8s.amazonaws.com/accelerator"] == "l4"  # its GPU-node marker
 
 
 def test_node_templates_count_shared_gpus(aws_raw: dict[str, Any], plan: Any) -> None:
@@ -193,6 +221,7 @@ def test_eks_gpu_node_groups(aws_raw: dict[str, Any], plan: Any) -> None:
 def test_launch_template_requires_imdsv2_and_encrypts(aws_raw: dict[str, Any], plan: Any) -> None:
     template = one(plan(aws_raw), "aws:ec2/launchTemplate:LaunchTemplate", "pool-l4-spot-template")
     assert template["metadataOptions"]["httpTokens"] == "required"
+    assert template["metadataOptions"]["httpPutResponseHopLimit"] == 1  # pods use IRSA, never the node role
     (disk,) = template["blockDeviceMappings"]
     assert disk["deviceName"] == "/dev/xvda"
     assert disk["ebs"] == {"volumeSize": 200, "volumeType": "gp3", "encrypted": "true", "deleteOnTermination": "true"}
@@ -309,7 +338,7 @@ def test_gke_opens_installed_webhooks_to_the_control_plane(gcp_raw: dict[str, An
     capture = plan(gcp_raw)
     rule = one(capture, "gcp:compute/firewall:Firewall")
     assert rule["sourceRanges"] == ["172.16.0.0/28"] and rule["direction"] == "INGRESS"
-    assert rule["allows"] == [{"protocol": "tcp", "ports": ["9443"]}]  # Kueue's webhook
+    assert rule["allows"] == [{"protocol": "tcp", "ports": ["8082", "9443"]}]  # Kueue's visibility API, webhook
     assert rule["targetTags"] == ["gpu-dev-nodes"]
     pools = [r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool")]
     assert all(p["nodeConfig"]["tags"] == ["gpu-dev-nodes"] for p in pools)
@@ -319,8 +348,9 @@ def test_gke_opens_installed_webhooks_to_the_control_plane(gcp_raw: dict[str, An
 
 def test_gke_gpu_node_pools(gcp_raw: dict[str, Any], plan: Any) -> None:
     capture = plan(gcp_raw)
-    pools = {r.inputs()["name"]: r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool")}
+    pools = {r.inputs().get("name", "system"): r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool")}
     assert set(pools) == {"system", "l4-spot", "h100"}
+    assert pools["system"]["namePrefix"] == "system-"  # replaced create-first without a name collision
     l4 = pools["l4-spot"]
     (acc,) = l4["nodeConfig"]["guestAccelerators"]
     assert acc == {
@@ -349,7 +379,7 @@ def test_gke_pools_have_dedicated_least_privilege_service_accounts(gcp_raw: dict
     }
     assert ("pool-h100", "roles/logging.logWriter") in roles
     assert not any("admin" in role or "editor" in role for _, role in roles)
-    pools = {r.inputs()["name"]: r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool")}
+    pools = {r.inputs().get("name"): r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool")}
     assert pools["h100"]["nodeConfig"]["serviceAccount"] == "gpu-dev-h100@gpu-platform-dev.iam.gserviceaccount.com"
 
 
@@ -357,7 +387,7 @@ def test_gke_sharing_goes_to_the_node_pool_not_a_device_plugin(gcp_raw: dict[str
     gcp_raw["nodePools"][0]["sharing"] = {"mode": "time-slicing", "replicas": 4}
     capture = plan(gcp_raw)
     pool = next(
-        r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool") if r.inputs()["name"] == "l4-spot"
+        r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool") if r.inputs().get("name") == "l4-spot"
     )
     sharing = pool["nodeConfig"]["guestAccelerators"][0]["gpuSharingConfig"]
     assert sharing == {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 4}
@@ -380,7 +410,8 @@ def test_karpenter_pool_gets_nodepool_and_nodeclass_with_derived_limits(aws_raw:
     node_pool = one(capture, "kubernetes:karpenter.sh/v1:NodePool")
     assert node_pool["metadata"]["annotations"] == {"gpu-platform.io/region": "us-east-1"}
     spec = node_pool["spec"]
-    assert spec["limits"] == {"cpu": "16", "nvidia.com/gpu": "4"}  # 4 nodes x g5.xlarge (4 vCPUs, 1 GPU)
+    # 4 nodes x g5.xlarge (4 vCPUs); not in GPUs, which Karpenter would count after time-slicing (4 per node).
+    assert spec["limits"] == {"cpu": "16", "nodes": "4"}
     requirements = {r["key"]: r["values"] for r in spec["template"]["spec"]["requirements"]}
     assert requirements["node.kubernetes.io/instance-type"] == ["g5.xlarge"]
     assert requirements["karpenter.sh/capacity-type"] == ["on-demand"]

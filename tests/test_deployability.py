@@ -289,14 +289,16 @@ def test_karpenter_ami_older_than_the_cluster_version(graphs: dict[str, list[Nod
 
 def test_private_gke_without_webhook_firewall(graphs: dict[str, list[Node]]) -> None:
     broken = [n for n in graphs["gcp-dev"] if n.type != "gcp:compute/firewall:Firewall"]
-    (message,) = messages(webhook_firewall.NAME, broken)
-    assert "port 9443" in message and "from 172.16.0.0/28" in message
+    found = messages(webhook_firewall.NAME, broken)
+    assert len(found) == 2 and all("from 172.16.0.0/28" in m for m in found)
+    assert "port 8082" in found[0] and "port 9443" in found[1]  # Kueue's visibility API and webhook
 
 
 def test_firewall_must_open_the_webhook_port(graphs: dict[str, list[Node]]) -> None:
-    narrow = with_props(("allows",), [{"protocol": "tcp", "ports": ["8443"]}])
+    narrow = with_props(("allows",), [{"protocol": "tcp", "ports": ["8080-8090"]}])
     broken = mutate(graphs["gcp-dev"], of_type("gcp:compute/firewall:Firewall"), props=narrow)
-    assert len(messages(webhook_firewall.NAME, broken)) == 1
+    (message,) = messages(webhook_firewall.NAME, broken)  # the range covers 8082, not 9443
+    assert "port 9443" in message
 
 
 def test_control_plane_subnet_in_a_zone_eks_refuses(graphs: dict[str, list[Node]]) -> None:

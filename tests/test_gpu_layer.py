@@ -60,7 +60,17 @@ def test_service_monitor_only_when_asked(plan: Any) -> None:
     config["gpuSoftware"]["dcgm"] = {"serviceMonitor": True}
     capture = plan(config)
     assert release(capture, "dcgm-exporter")["values"]["serviceMonitor"] == {"enabled": True}
-    assert release(capture, "oci://registry.k8s.io/kueue/charts/kueue")["values"] == {"enablePrometheus": True}
+    assert release(capture, "oci://registry.k8s.io/kueue/charts/kueue")["values"]["enablePrometheus"] is True
+
+
+def test_kueue_ignores_resources_no_queue_rations(plan: Any) -> None:
+    # A ClusterQueue admits only workloads whose every requested resource it covers: EFA devices and
+    # hugepages (NCCL over EFA) must not make GPU jobs inadmissible.
+    values = release(plan(raw("aws-train")), "oci://registry.k8s.io/kueue/charts/kueue")["values"]
+    config = yaml.safe_load(values["managerConfig"]["controllerManagerConfigYaml"])
+    assert config["kind"] == "Configuration" and config["webhook"] == {"port": 9443}
+    assert {"vpc.amazonaws.com/", "hugepages-"} <= set(config["resources"]["excludeResourcePrefixes"])
+    assert "trainer.kubeflow.org/trainjob" in config["integrations"]["frameworks"]
 
 
 def test_no_dcgm_when_disabled(plan: Any) -> None:
@@ -208,7 +218,9 @@ def test_gke_mig_is_a_partition_size_with_optional_time_sharing(plan: Any) -> No
     config = raw("gcp-dev")
     config["nodePools"][1]["sharing"] = {"mode": "time-slicing", "replicas": 2, "mig": {"profile": "3g.40gb"}}
     capture = plan(config)
-    (pool,) = [r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool") if r.inputs()["name"] == "h100"]
+    (pool,) = [
+        r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool") if r.inputs().get("name") == "h100"
+    ]
     accelerator = pool["nodeConfig"]["guestAccelerators"][0]
     assert accelerator["gpuPartitionSize"] == "3g.40gb"
     assert accelerator["gpuSharingConfig"] == {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 2}

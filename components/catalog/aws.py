@@ -155,6 +155,25 @@ def _p(
 _G7_AMIS: tuple[str, ...] = (AL2023_NVIDIA,)
 
 EKS_MIN_AMI_RELEASE: dict[str, str] = {"g7": "v20260917"}
+
+AWS_SYSTEM_INSTANCE_TYPES: tuple[str, ...] = (
+    "c6i.xlarge",
+    "c7i.xlarge",
+    "m5.large",
+    "m5.xlarge",
+    "m6a.large",
+    "m6a.xlarge",
+    "m6i.large",
+    "m6i.xlarge",
+    "m6i.2xlarge",
+    "m7i.large",
+    "m7i.xlarge",
+    "m7i.2xlarge",
+    "t3.large",
+    "t3.xlarge",
+)
+"""x86_64 general-purpose types for the system node group (AL2023 standard AMI); the zone table covers
+them too, because not every zone of a region offers each (m6i.large is not in use1-az3)."""
 """Instance family -> the first EKS AL2023 AMI release whose NVIDIA driver runs it (see the G7 note above)."""
 
 # name, gpu, gpus, MiB per GPU, vCPUs, memory MiB, max EFA interfaces

@@ -10,7 +10,7 @@ first use and cached. Its shape (``CatalogData``)::
                           "offerings": {"<instance type>": [zone IDs offering it]}}}}
 
 Zone IDs (``use1-az1``), not zone names (``us-east-1a``): AWS maps zone names to physical zones
-differently in every account, zone IDs are the same everywhere. Only catalogued GPU instance types
+differently in every account, zone IDs are the same everywhere. Only catalogued GPU and system-pool instance types
 are listed; every list is sorted. ``render`` is the one serializer (refresh and ``--check`` use it),
 so the same data always gives the same bytes: sorted keys, one line per region and per offering.
 """

@@ -307,6 +307,19 @@ GCP_ACCELERATOR_ZONES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+GCP_SYSTEM_MACHINE_TYPES: tuple[str, ...] = (
+    "e2-standard-2",
+    "e2-standard-4",
+    "e2-standard-8",
+    "n2-standard-2",
+    "n2-standard-4",
+    "n2-standard-8",
+    "n2d-standard-4",
+    "n4-standard-4",
+)
+"""General-purpose machine types for the GKE system node pool."""
+
+
 def gcp_zones(accelerator: str, region: str) -> tuple[str, ...]:
     """Zones of ``region`` offering ``accelerator``; () when none do or the catalog does not know."""
     return GCP_ACCELERATOR_ZONES.get(accelerator, {}).get(region, ())

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_network import AwsNetwork, AwsNetworkArgs
-from components.catalog import AWS_INSTANCE_TYPES
+from components.catalog import AWS_INSTANCE_TYPES, CATALOG_DATE
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.efa import EfaDevicePlugin
 from components.eks_cluster import EksCluster, EksClusterArgs
@@ -32,6 +32,7 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
         AwsNetworkArgs(cluster_name=c.name, cidr=c.network_cidr, zones=zones, single_nat_gateway=c.single_nat_gateway),
         opts,
     )
+    offered = _OfferedZones(config.region, provider)
     eks = EksCluster(
         c.name,
         EksClusterArgs(
@@ -39,7 +40,9 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
             region=config.region,
             kubernetes_version=c.kubernetes_version,
             control_plane_subnet_ids=[network.private_subnet_ids[z] for z in AWS.control_plane_zones(zones)],
-            node_subnet_ids=[network.private_subnet_ids[z] for z in zones],
+            node_subnet_ids=offered.subnets(
+                c.system_pool.instance_type, AWS.system_zones(config), network.private_subnet_ids
+            ),
             public_endpoint_cidrs=tuple(c.public_endpoint_cidrs),
             admins=tuple(c.admins),
             system_instance_type=c.system_pool.instance_type,
@@ -48,7 +51,6 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
         ),
         opts,
     )
-    offered = _OfferedZones(config.region, provider)
     managed = [rp for rp in pools if rp.pool.provisioner is Provisioner.MANAGED]
     for rp in managed:
         pool = rp.pool
@@ -97,10 +99,11 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
 
 
 class _OfferedZones:
-    """Which zones offer an instance type, asked of EC2 at deploy time (offline: the catalog, through the mocks).
+    """Whether EC2 still offers an instance type in the zones the catalog chose, asked at deploy time
+    (offline: the catalog, through the mocks). One lookup per instance type.
 
-    The catalog chose the zones; this keeps only those EC2 still offers, and fails the deployment with the
-    reason if none is left. One lookup per instance type.
+    The subnets stay exactly the planned ones (a deploy-time answer that changed them would replace a
+    node group and kill its jobs); a zone EC2 no longer offers fails the preview with the reason.
     """
 
     def __init__(self, region: str, provider: aws.Provider) -> None:
@@ -124,17 +127,18 @@ class _OfferedZones:
     ) -> pulumi.Output[list[str]]:
         region = self.region
 
-        def pick(values: list[object]) -> list[str]:
+        def check(values: list[object]) -> list[str]:
             offered = set(values[0])  # type: ignore[call-overload]
-            chosen = [str(sid) for zone, sid in zip(zones, values[1:], strict=True) if zone in offered]
-            if not chosen:
+            missing = [zone for zone in zones if zone not in offered]
+            if missing:
                 raise ValueError(
-                    f"EC2 no longer offers {instance_type} in zones {', '.join(zones)} of {region} (the GPU "
-                    f"catalog said it did); refresh it with `python3 tasks.py catalog-refresh`, or choose other zones"
+                    f"EC2 does not offer {instance_type} in {', '.join(missing)} of {region} (the GPU catalog of "
+                    f"{CATALOG_DATE} said it did); set the pool's zones to others, or refresh the catalog with "
+                    "`python3 tasks.py catalog-refresh --source aws`"
                 )
-            return chosen
+            return [str(sid) for sid in values[1:]]
 
-        return pulumi.Output.all(self.locations(instance_type), *(subnet_ids[z] for z in zones)).apply(pick)
+        return pulumi.Output.all(self.locations(instance_type), *(subnet_ids[z] for z in zones)).apply(check)
 
 
 def _karpenter(

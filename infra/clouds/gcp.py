@@ -5,9 +5,10 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
+from components.catalog import CATALOG_DATE
 from components.gke_cluster import GkeCluster, GkeClusterArgs
 from components.gke_gpu_pool import GkeGpuPool, GkeGpuPoolArgs
-from infra.charts import webhook_ports
+from infra.charts import apiserver_ports
 from infra.clouds import Cluster, kubernetes_provider
 from stacks.model import PlatformConfig
 from stacks.resolve import ResolvedPool, resolved_spec
@@ -28,7 +29,7 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
             release_channel=c.release_channel.value,
             network_cidr=c.network_cidr,
             public_endpoint_cidrs=tuple(c.public_endpoint_cidrs),
-            webhook_ports=webhook_ports(config),
+            apiserver_ports=apiserver_ports(config),
             system_machine_type=c.system_pool.machine_type,
             dcgm_metrics=config.gpu_software.dcgm.enabled,
             system_min_nodes=c.system_pool.min_nodes,
@@ -63,9 +64,10 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
 
 
 class _OfferedZones:
-    """Which of the catalog's zones offer a machine type, asked of Compute Engine at deploy time (offline: the
-    catalog, through the mocks). pulumi-gcp has no accelerator-type lookup; the machine types of a zone list
-    their attached accelerators. One lookup per (zone, machine type)."""
+    """Whether Compute Engine still offers a machine type in the zones the catalog chose, asked at deploy time
+    (offline: the catalog, through the mocks). pulumi-gcp has no accelerator-type lookup; a zone's machine
+    types list their accelerators. One lookup per (zone, machine type). The node locations stay the planned
+    ones (a changed answer would replace the pool); a zone no longer offered fails the preview."""
 
     def __init__(self, project: str, provider: gcp.Provider) -> None:
         self.project = project
@@ -84,13 +86,13 @@ class _OfferedZones:
         return self._found[zone, machine_type]
 
     def zones(self, machine_type: str, zones: Sequence[str]) -> pulumi.Output[list[str]]:
-        def pick(offers: list[bool]) -> list[str]:
-            chosen = [zone for zone, ok in zip(zones, offers, strict=True) if ok]
-            if not chosen:
+        def check(offers: list[bool]) -> list[str]:
+            missing = [zone for zone, ok in zip(zones, offers, strict=True) if not ok]
+            if missing:
                 raise ValueError(
-                    f"Compute Engine no longer offers {machine_type} in zones {', '.join(zones)} (the GPU catalog "
-                    "said it did); refresh it with `python3 tasks.py catalog-refresh`, or choose other zones"
+                    f"Compute Engine does not offer {machine_type} in {', '.join(missing)} (the GPU catalog of "
+                    f"{CATALOG_DATE} said it did); set the pool's zones to others"
                 )
-            return chosen
+            return list(zones)
 
-        return pulumi.Output.all(*(self._offers(z, machine_type) for z in zones)).apply(pick)
+        return pulumi.Output.all(*(self._offers(z, machine_type) for z in zones)).apply(check)

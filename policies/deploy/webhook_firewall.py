@@ -1,8 +1,10 @@
-"""webhooks-reachable: on private GKE nodes, the control plane can reach every admission webhook installed.
+"""webhooks-reachable: on private GKE nodes, the control plane reaches every webhook and aggregated API installed.
 
 GKE opens only 443 and 10250 from the control plane's range to private nodes;
-the API server calls a webhook on its pod's container port, so a webhook on
-any other port (Kueue's 9443 ...) times out and every object it admits fails.
+the API server calls a webhook or an aggregated API on its pod's container
+port, so one on any other port (Kueue's webhook on 9443, its visibility API on
+8082) times out: every object it admits fails, API discovery errors, namespace
+deletion hangs.
 """
 
 from collections.abc import Mapping
@@ -43,13 +45,13 @@ def check(graph: Graph, config: Mapping[str, Any]) -> list[Finding]:
         if not get(private, "enablePrivateNodes") or not isinstance(source, str):
             continue
         for release in releases(graph):
-            for port in release.pin.webhook_ports if release.pin else ():
+            for port in release.pin.apiserver_ports if release.pin else ():
                 if port in GKE_OPEN_PORTS or any(_opens(rule, source, port) for rule in rules):
                     continue
                 findings.append(
                     (
                         release.node.urn,
-                        f"{release.label} serves an admission webhook on port {port}, which the private GKE "
+                        f"{release.label} serves a webhook or API the control plane calls on port {port}, which the private GKE "
                         f"cluster {short(cluster.urn)} cannot reach from its control plane ({source}); add an "
                         f"INGRESS firewall rule from {source} to the nodes on tcp:{port}",
                     )

@@ -20,7 +20,7 @@ from components.catalog import (
     aws_regions,
     aws_zone_ids,
 )
-from components.catalog.aws import EKS_MIN_AMI_RELEASE
+from components.catalog.aws import AWS_SYSTEM_INSTANCE_TYPES, EKS_MIN_AMI_RELEASE
 from components.pool_spec import SharingMode
 from components.versions import EKS_VERSIONS, KARPENTER_AMI_ALIAS, ami_release_problem
 from stacks.clouds.base import Capability, Issue, SoftwareDefaults, key
@@ -134,6 +134,11 @@ class Aws(ManagedCloud):
             zones.add(zone)
         return tuple(sorted(zones))
 
+    def system_zones(self, config: PlatformConfig) -> tuple[str, ...]:
+        """The network's zones that offer the system pool's instance type (not every zone offers every type)."""
+        offered = set(aws_zone_ids(config.cluster.system_pool.instance_type, config.region))
+        return tuple(z for z in self.network_zones(config) if z in offered)
+
     @staticmethod
     def control_plane_zones(zones: Sequence[str]) -> tuple[str, ...]:
         """The zones whose subnets may hold the EKS control plane's network interfaces."""
@@ -157,6 +162,18 @@ class Aws(ManagedCloud):
             )
         elif config.cluster.karpenter and (problem := ami_release_problem(KARPENTER_AMI_ALIAS, version)):
             yield key("cluster.kubernetesVersion"), problem
+        system_type = config.cluster.system_pool.instance_type
+        if system_type not in AWS_SYSTEM_INSTANCE_TYPES:
+            yield (
+                key("cluster.systemPool.instanceType"),
+                f"{system_type!r} is not a system-pool type this platform knows zones for; allowed: "
+                f"{', '.join(AWS_SYSTEM_INSTANCE_TYPES)}",
+            )
+        elif not self.system_zones(config):
+            yield (
+                key("cluster.systemPool.instanceType"),
+                f"{system_type!r} is offered in none of the stack's zones ({', '.join(self.network_zones(config))})",
+            )
         usable = self.control_plane_zones(self.network_zones(config))
         if len(usable) < EKS_MIN_CONTROL_PLANE_ZONES:
             refused = sorted(set(config.zones) & EKS_UNSUPPORTED_ZONE_IDS)

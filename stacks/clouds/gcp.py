@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 from components.catalog import GCP_ACCELERATOR_ZONES, GCP_ZONE_REGIONS, Offering, gcp_zones
+from components.catalog.gcp import GCP_SYSTEM_MACHINE_TYPES
 from components.versions import GKE_VERSIONS
 from stacks.clouds.base import Capability, Issue, key
 from stacks.clouds.managed import ManagedCloud
@@ -54,6 +55,13 @@ class Gcp(ManagedCloud):
             yield (
                 key("cluster.kubernetesVersion"),
                 f"{version!r} is not a GKE version a new cluster can start on; allowed: {', '.join(GKE_VERSIONS)}",
+            )
+        system_type = config.cluster.system_pool.machine_type
+        if system_type not in GCP_SYSTEM_MACHINE_TYPES:
+            yield (
+                key("cluster.systemPool.machineType"),
+                f"{system_type!r} is not a system-pool machine type of this platform; allowed: "
+                f"{', '.join(GCP_SYSTEM_MACHINE_TYPES)}",
             )
         if not _PROJECT.match(config.project):
             yield key("project"), f"{config.project!r} is not a Google Cloud project id; required for cloud gcp"
