@@ -1,20 +1,14 @@
 """The ``existing`` benchmark stack: N GPU pools of named nodes on a cluster the platform does not create.
 
-``make_raw`` generates the stack config; ``bare_resources`` registers the same
-Kubernetes resources with the plain ``pulumi_kubernetes`` SDK, straight from the
-raw dict.
+``make_raw`` generates the stack config; the bare side is the generic replay of
+whatever ours registers (``benchmarks/replay.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-import pulumi
-import pulumi_kubernetes as k8s
-
-from benchmarks.common import NodeSize, gpu_software, make_teams, node_labels, teams_and_queues
-from components import labels as L
+from benchmarks.common import make_teams
 
 CLUSTER = "bench"
 CONTEXT = "kind-bench"
@@ -61,25 +55,3 @@ def make_raw(size: int) -> dict[str, Any]:
         "teams": make_teams(pools, max(1, size // 10)),
         "queues": {"enabled": True, "cohort": "gpu-platform", "allowOvercommit": False},
     }
-
-
-def bare_resources(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """One ``kubernetes.Provider``, a ``NodePatch`` per named node, then the GPU software, teams and queues."""
-    provider = k8s.Provider(
-        f"{raw['cluster']['name']}-k8s", context=raw["cluster"]["context"], enable_server_side_apply=True
-    )
-    opts = pulumi.ResourceOptions(provider=provider)
-    gpu_taint = k8s.core.v1.TaintPatchArgs(key=L.GPU_TAINT_KEY, value=L.GPU_TAINT_VALUE, effect=L.GPU_TAINT_EFFECT)
-    for pool in raw["nodePools"]:
-        labels = node_labels(pool)
-        for node in pool.get("nodes", []):
-            k8s.core.v1.NodePatch(
-                f"pool-{pool['name']}-{node}",
-                metadata=k8s.meta.v1.ObjectMetaPatchArgs(name=node, labels=labels),
-                spec=k8s.core.v1.NodeSpecPatchArgs(taints=[gpu_taint]),
-                opts=opts,
-            )
-    namespace = gpu_software(raw, provider, device_plugin=True)
-    sizes = {p["name"]: NodeSize(p["gpusPerNode"], p["cpusPerNode"], p["memoryGiBPerNode"]) for p in raw["nodePools"]}
-    teams = teams_and_queues(raw, provider, sizes)
-    return {"gpuNamespace": namespace, "teamNamespaces": teams}

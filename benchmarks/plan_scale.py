@@ -1,4 +1,4 @@
-"""How the offline plan scales with stack size, on every cloud, against bare SDK programs.
+"""How the offline plan scales with stack size, on every cloud, against the same resources registered bare.
 
 ``python -m benchmarks.plan_scale [--cloud existing|aws|gcp|all] [--sizes 10,100] [--repeat 3] [--json]``
 
@@ -9,18 +9,20 @@ the same process:
 
 * **ours**: ``parse`` + ``run_program(lambda: build(config))``, the whole
   platform program (config model, components) under the mock engine;
-* **bare**: the same cloud and Kubernetes resources with the same inputs,
-  registered straight from the raw dict with the plain ``pulumi_kubernetes``
-  (and ``pulumi_aws`` / ``pulumi_gcp``) SDK, no components and no config model,
-  under the identical mock engine;
+* **bare**: the floor, derived from ours' own plan (``benchmarks/replay.py``):
+  every custom resource ours registered, registered again under the identical
+  mock engine with the provider SDK's typed class for its type token, the same
+  name, inputs, options, provider and dependencies; no components, no config
+  model;
 * the policy pack over ours' registrations (``run_policies``), once.
 
 Wall time is the best of ``--repeat`` runs (``time.perf_counter``); peak memory
 is the ``tracemalloc`` peak of one more, separate run so tracing does not
 distort the timings. That traced run also provides the registrations that,
 before anything is timed, must match: ours and bare registered the same custom
-resources (type/name multiset) with identical inputs (values and secretness),
-dependencies, property dependencies, provider, protect and ignoreChanges.
+resources (type, name) with identical inputs (values and secretness; places
+unknown in ours ignored), dependencies, property dependencies, provider,
+protect, retainOnDelete and ignoreChanges.
 This is a benchmark, not a test: it prints figures and exits 0.
 """
 
@@ -30,18 +32,19 @@ import argparse
 import gc
 import importlib
 import json
+import os
 import platform
 import sys
 import time
 import tracemalloc
-from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from benchmarks.replay import Step, check_same_resources, plan, replay
 from infra.layers import build
-from infra.plan.engine import Capture, Registration, run_program
+from infra.plan.engine import Capture, run_program
 from infra.plan.policy_runner import run_policies
 from stacks.loader import parse
 
@@ -60,17 +63,14 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Bench:
-    """One cloud's generated stack and bare program (``benchmarks/<cloud>_stack.py``)."""
+    """One cloud's generated stack (``benchmarks/<cloud>_stack.py``)."""
 
     cloud: str
     make_raw: Callable[[int], dict[str, Any]]
-    bare_resources: Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
 def bench_for(cloud: str) -> Bench:
-    """Imported on demand, so an ``existing``-only run never loads pulumi_aws or pulumi_gcp."""
-    module = importlib.import_module(f"benchmarks.{cloud}_stack")
-    return Bench(cloud, module.make_raw, module.bare_resources)
+    return Bench(cloud, importlib.import_module(f"benchmarks.{cloud}_stack").make_raw)
 
 
 def ours_program(raw: Mapping[str, Any]) -> Capture:
@@ -79,77 +79,24 @@ def ours_program(raw: Mapping[str, Any]) -> Capture:
     return run_program(lambda: build(config), STACK)
 
 
-def bare_program(bench: Bench, raw: Mapping[str, Any]) -> Capture:
-    return run_program(lambda: bench.bare_resources(raw), STACK)
+def bare_program(steps: Sequence[Step]) -> Capture:
+    """Ours' custom resources registered again with the bare SDKs (``benchmarks/replay.py``)."""
+    return run_program(lambda: replay(steps), STACK)
 
 
-# ---------------------------------------------------------------- checks and measurements
+# ---------------------------------------------------------------- measurements
 
 
-def _ref(urn: str) -> str:
-    """``type::name`` of a URN, the type without its parents' qualification (parents differ by design)."""
-    _, type_, name = urn.rsplit("::", 2)
-    return f"{type_.rsplit('$', 1)[-1]}::{name}"
-
-
-def _provider_ref(reference: str) -> str:
-    """A provider reference is ``<urn>::<id>``; the id is the same mock id on both sides, keep the URN part."""
-    return _ref(reference.rsplit("::", 1)[0]) if reference else ""
-
-
-def _record(r: Registration) -> str:
-    """Everything the engine would diff or order by, as one comparable JSON string."""
-    return json.dumps(
-        {
-            "inputs": r.inputs_revealed(),
-            "secret_marked": r.inputs(),
-            "dependencies": sorted(_ref(d) for d in r.dependencies),
-            "property_dependencies": {k: sorted(_ref(d) for d in v) for k, v in r.property_dependencies.items()},
-            "provider": _provider_ref(r.provider),
-            "protect": r.protect,
-            "ignore_changes": sorted(r.ignore_changes),
-        },
-        sort_keys=True,
-    )
-
-
-def check_same_resources(ours: Capture, bare: Capture) -> int:
-    """Both programs registered the same multiset of custom resources (type, name), each with identical
-    inputs (values and secretness), dependencies, property dependencies (by type and name), provider,
-    protect and ignoreChanges; return how many. Parents differ by design (components), and component
-    resources and the root stack are not compared."""
-
-    def customs(capture: Capture) -> dict[tuple[str, str], list[str]]:
-        out: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
-        for r in capture.registrations:
-            if r.custom:
-                out[(r.type, r.name)].append(_record(r))
-        return {key: sorted(records) for key, records in out.items()}
-
-    a, b = customs(ours), customs(bare)
-    counts = {key: len(v) for key, v in a.items()}, {key: len(v) for key, v in b.items()}
-    if counts[0] != counts[1]:
-        only_ours = sorted(key for key in a if counts[0][key] != counts[1].get(key))[:5]
-        only_bare = sorted(key for key in b if counts[1][key] != counts[0].get(key))[:5]
-        raise SystemExit(
-            f"bare program differs from ours: only (or more often) in ours {only_ours}, in bare {only_bare}"
-        )
-    differ = sorted(key for key in a if a[key] != b[key])
-    if differ:
-        key = differ[0]
-        raise SystemExit(
-            f"registrations differ for {len(differ)} resource(s), first {key}:\n ours {a[key]}\n bare {b[key]}"
-        )
-    return sum(counts[0].values())
-
-
-def best_time(run: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
+def best_times(runs: Sequence[Callable[[], object]], repeat: int) -> list[float]:
+    """Each run's best wall time over ``repeat`` rounds. The runs alternate within a round, so a slow spell
+    of the machine (another process, a noisy neighbour) slows both programs rather than one of them."""
+    best = [float("inf")] * len(runs)
     for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
+        for i, run in enumerate(runs):
+            gc.collect()
+            start = time.perf_counter()
+            run()
+            best[i] = min(best[i], time.perf_counter() - start)
     return best
 
 
@@ -175,7 +122,7 @@ class Row:
     """Every registration, the root stack and component resources included."""
     resources_bare: int
     custom_resources: int
-    """Custom resources (providers included), checked identical in both programs."""
+    """Custom resources (providers included), checked identical in both programs; bare registers only these."""
     time_ours_s: float
     time_bare_s: float
     time_ratio: float
@@ -197,11 +144,13 @@ def measure(bench: Bench, size: int, repeat: int, policy_pack: Path | None) -> R
     def ours() -> Capture:
         return ours_program(raw)
 
-    def bare() -> Capture:
-        return bare_program(bench, raw)
-
-    log(f"{label}: peak memory, then check both programs register the same custom resources")
+    log(f"{label}: peak memory of ours, then of the bare replay of its custom resources, then check them")
     ours_capture, peak_ours = traced(ours)
+    steps = plan(ours_capture)
+
+    def bare() -> Capture:
+        return bare_program(steps)
+
     bare_capture, peak_bare = traced(bare)
     custom_resources = check_same_resources(ours_capture, bare_capture)
     resources_ours, resources_bare = len(ours_capture.registrations), len(bare_capture.registrations)
@@ -215,9 +164,8 @@ def measure(bench: Bench, size: int, repeat: int, policy_pack: Path | None) -> R
         violations = len(policy_run.violations)
     # Neither program's timed runs should pay for garbage collecting the other's captures.
     del ours_capture, bare_capture
-    log(f"{label}: timing ours and bare (best of {repeat})")
-    time_ours = best_time(ours, repeat)
-    time_bare = best_time(bare, repeat)
+    log(f"{label}: timing ours and bare, alternating (best of {repeat})")
+    time_ours, time_bare = best_times([ours, bare], repeat)
     return Row(
         cloud=bench.cloud,
         size=size,
@@ -284,15 +232,37 @@ def render_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def environment(repeat: int, clouds: Sequence[str]) -> dict[str, str | int]:
+def environment(repeat: int, clouds: Sequence[str]) -> dict[str, str | int | float]:
     from importlib.metadata import version
 
-    env: dict[str, str | int] = {"python": platform.python_version(), "pulumi": version("pulumi")}
+    env: dict[str, str | int | float] = {"python": platform.python_version(), "pulumi": version("pulumi")}
     for package in ("pulumi_kubernetes", *(f"pulumi_{c}" for c in clouds if c != "existing")):
         env[package] = version(package)
     env["machine"] = platform.machine()
+    env["cpus"] = os.cpu_count() or 0
+    # About 1 from this benchmark alone; well above that, other processes shared the CPUs and times are noisy.
+    env["load_average_1m"] = round(os.getloadavg()[0], 2)
     env["repeat"] = repeat
     return env
+
+
+def busy_cpus(seconds: float = 0.5) -> float | None:
+    """How many CPUs other processes keep busy right now (Linux ``/proc/stat``), or None where unknown."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 <= total0:
+        return None
+    return (1 - (idle1 - idle0) / (total1 - total0)) * (os.cpu_count() or 1)
 
 
 _START = time.perf_counter()
@@ -336,23 +306,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     repeat = max(1, args.repeat)
     policy_pack = None if args.no_policy else args.policy_pack
     clouds = list(CLOUDS) if args.cloud == "all" else [args.cloud]
+    busy = busy_cpus()
+    if busy is not None and busy > 0.3:
+        log(f"{busy:.1f} CPUs busy before starting: other processes share the machine, so times will be noisy")
     rows: list[Row] = []
     for cloud in clouds:
         bench = bench_for(cloud)
         # Warm up once per cloud (imports, lazy SDK modules, first event loop) so neither
         # program pays that cost in its first timed run.
-        warm = bench.make_raw(3)
-        ours_program(warm)
-        bare_program(bench, warm)
+        bare_program(plan(ours_program(bench.make_raw(3))))
         rows += [measure(bench, size, repeat, policy_pack) for size in args.sizes]
     log("done")
     env = environment(repeat, clouds)
     if args.json:
         print(json.dumps({"environment": env, "results": [asdict(r) for r in rows]}, indent=2))
     else:
-        versions = ", ".join(f"{k} {v}" for k, v in env.items() if k not in ("machine", "repeat"))
+        versions = ", ".join(
+            f"{k} {v}" for k, v in env.items() if k not in ("machine", "cpus", "load_average_1m", "repeat")
+        )
         print(
-            f"plan scale: {versions}, best of {repeat}; resources include the root stack "
+            f"plan scale: {versions}, best of {repeat}, load average {env['load_average_1m']} at the end; "
+            "resources include the root stack "
             "(ours also its component resources); custom = custom resources checked identical"
         )
         print(render_table(rows))
