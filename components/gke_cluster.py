@@ -73,12 +73,13 @@ def node_service_account(
         display_name=description,
         opts=pulumi.ResourceOptions(parent=parent),
     )
+    member = account.email.apply(lambda email: f"serviceAccount:{email}")
     for role in NODE_ROLES:
         gcp.projects.IAMMember(
             f"{name}-{role.rsplit('/', 1)[-1]}",
             project=project,
             role=role,
-            member=account.email.apply(lambda email: f"serviceAccount:{email}"),
+            member=member,
             opts=pulumi.ResourceOptions(parent=parent),
         )
     return account

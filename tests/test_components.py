@@ -50,6 +50,16 @@ def test_namespaces_for_gpu_system_and_each_team(local_raw: dict[str, Any], plan
     assert namespaces["team-research"]["pod-security.kubernetes.io/enforce"] == "baseline"
 
 
+def test_existing_node_patches_keep_their_state_from_the_per_pool_layout(local_raw: dict[str, Any], plan: Any) -> None:
+    patches = by_type(plan(local_raw, "local"), "kubernetes:core/v1:NodePatch")
+    assert patches and all(len(p.aliases) == 1 for p in patches)
+    (patch,) = [p for p in patches if p.name == "pool-l4-sim-gpu-platform-worker"]
+    assert patch.aliases == [
+        "urn:pulumi:local::gpu-platform::gpu-platform:index:ExistingNodePool$kubernetes:core/v1:NodePatch"
+        "::pool-l4-sim-gpu-platform-worker"
+    ]
+
+
 def test_existing_pool_nodes_get_labels_and_gpu_taint(local_raw: dict[str, Any], plan: Any) -> None:
     patches = {
         r.inputs()["metadata"]["name"]: r.inputs() for r in by_type(plan(local_raw), "kubernetes:core/v1:NodePatch")

@@ -3,7 +3,7 @@
 import pulumi
 
 from components.cluster import ExistingCluster, ExistingClusterArgs
-from components.existing_pool import ExistingNodePool, ExistingNodePoolArgs
+from components.existing_pool import ExistingNodes, ExistingNodesArgs, ExistingPool
 from infra.clouds import Cluster
 from stacks.model import PlatformConfig
 from stacks.resolve import ResolvedPool, pool_spec
@@ -15,16 +15,12 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
         c.name,
         ExistingClusterArgs(name=c.name, context=c.context, kubeconfig_path=c.kubeconfig_path, kubeconfig=c.kubeconfig),
     )
-    k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
-    for pool in config.node_pools:
-        if pool.nodes:
-            ExistingNodePool(
-                f"pool-{pool.name}",
-                ExistingNodePoolArgs(
-                    pool=pool_spec(pool, pool.gpu or "", pool.gpus_per_node),
-                    nodes=tuple(pool.nodes),
-                    taint_nodes=pool.taint_nodes,
-                ),
-                k8s_opts,
-            )
+    listed = [
+        ExistingPool(pool_spec(p, p.gpu or "", p.gpus_per_node), tuple(p.nodes), p.taint_nodes)
+        for p in config.node_pools
+        if p.nodes
+    ]
+    if listed:
+        k8s_opts = pulumi.ResourceOptions(providers={"kubernetes": cluster.provider})
+        ExistingNodes("gpu-nodes", ExistingNodesArgs(pools=listed), k8s_opts)
     return Cluster(cluster.provider, cluster.cluster_name, None, cluster.kubeconfig)

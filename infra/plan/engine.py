@@ -48,6 +48,8 @@ class Registration:
     retain_on_delete: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    aliases: list[str] = field(default_factory=list)
+    """URNs the resource had before (the engine moves their state to it instead of replacing)."""
 
     def inputs(self) -> dict[str, Any]:
         """Inputs as plain JSON: secrets shown as ``[secret]``, integral floats as ints."""
@@ -208,6 +210,7 @@ class CaptureMonitor(MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 ignore_changes=list(request.ignoreChanges),
                 delete_before_replace=bool(request.deleteBeforeReplace),
+                aliases=[a.urn for a in request.aliases if a.urn] + list(request.aliasURNs),
             )
         )
         return response

@@ -64,7 +64,7 @@ def pool_rows(config: PlatformConfig, resolved_pools: list[ResolvedPool]) -> lis
                 "maxGpus": spec.max_gpus,
                 "sharing": sharing_text(spec),
                 "maxSchedulableGpus": spec.max_schedulable_gpus,
-                "resources": spec.resources(),
+                "resources": dict(spec.resources()),
                 "simulated": p.simulated,
                 "zones": list(rp.zones) if rp else [],
                 "quotaFamily": rp.quota_family if rp else "",
