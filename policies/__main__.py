@@ -12,17 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-from policies import cloud_quota, gpu_limits, gpu_tolerations, pinned_versions
-from policies.deploy import (
-    cluster_ready,
-    crd_order,
-    eks_zones,
-    extended_resources,
-    karpenter_ami,
-    physical_names,
-    pool_scaling,
-    webhook_firewall,
-)
+from policies import cloud_quota, deploy, gpu_limits, gpu_tolerations, pinned_versions
 
 PolicyPack(
     name="gpu-platform",
@@ -35,13 +25,6 @@ PolicyPack(
         cloud_quota.policy,
         cloud_quota.unknown_policy,
         # Deployability: what `pulumi up` would refuse or deploy broken (policies/deploy/).
-        crd_order.policy,
-        cluster_ready.policy,
-        pool_scaling.policy,
-        extended_resources.policy,
-        physical_names.policy,
-        karpenter_ami.policy,
-        webhook_firewall.policy,
-        eks_zones.policy,
+        *(module.policy for module in deploy.MODULES),
     ],
 )

@@ -12,6 +12,7 @@ import pytest
 
 from infra.plan.engine import Capture
 from policies.deploy import (
+    MODULES,
     cluster_ready,
     crd_order,
     eks_zones,
@@ -25,16 +26,7 @@ from policies.graph import Graph, Node
 from stacks.loader import load_file
 from tests.conftest import ROOT, STACKS
 
-CHECKS: dict[str, Callable[[Graph, dict[str, Any]], list[tuple[str, str]]]] = {
-    crd_order.NAME: crd_order.check,
-    cluster_ready.NAME: cluster_ready.check,
-    pool_scaling.NAME: pool_scaling.check,
-    extended_resources.NAME: extended_resources.check,
-    physical_names.NAME: physical_names.check,
-    karpenter_ami.NAME: karpenter_ami.check,
-    webhook_firewall.NAME: webhook_firewall.check,
-    eks_zones.NAME: eks_zones.check,
-}
+CHECKS: dict[str, Callable[[Graph, dict[str, Any]], list[tuple[str, str]]]] = {m.NAME: m.check for m in MODULES}
 
 
 def nodes_of(capture: Capture) -> list[Node]:
