@@ -47,6 +47,8 @@ class GkeClusterArgs:
     """CIDRs allowed on the public endpoint; empty: private endpoint only."""
     apiserver_ports: Sequence[int] = ()
     """Ports of the admission webhooks the platform installs: the control plane must reach them on the nodes."""
+    system_service_account_id: str = ""
+    """Id of the system nodes' service account (the config checks derive and check it)."""
     system_machine_type: str = "e2-standard-4"
     system_min_nodes: int = 2
     system_max_nodes: int = 4
@@ -182,7 +184,7 @@ class GkeCluster(pulumi.ComponentResource):
             opts=child,
         )
         system_account = node_service_account(
-            self, f"{name}-system-sa", f"{args.name}-system"[:30].rstrip("-"), args.project, "GKE system nodes"
+            self, f"{name}-system-sa", args.system_service_account_id, args.project, "GKE system nodes"
         )
         self.ready = []
         if args.apiserver_ports:

@@ -25,6 +25,8 @@ class GkeGpuPoolArgs:
     region: str
     cluster_id: pulumi.Input[str]
     cluster_name: str
+    service_account_id: str
+    """Id of the pool's node service account (6-30 characters; the config checks derive and check it)."""
     machine_type: str
     accelerator: str
     """GKE accelerator type, e.g. ``nvidia-l4``."""
@@ -37,11 +39,6 @@ class GkeGpuPoolArgs:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-def service_account_id(cluster: str, pool: str) -> str:
-    """6-30 characters, starts with a letter: GCP's service-account id rule."""
-    return f"{cluster[:10]}-{pool}"[:30].rstrip("-")
-
-
 class GkeGpuPool(pulumi.ComponentResource):
     node_pool_name: pulumi.Output[str]
 
@@ -51,7 +48,7 @@ class GkeGpuPool(pulumi.ComponentResource):
         account = node_service_account(
             self,
             f"{name}-sa",
-            service_account_id(args.cluster_name, pool.name),
+            args.service_account_id,
             args.project,
             f"GKE GPU pool {pool.name}",
         )

@@ -37,7 +37,7 @@ class GpuQueuesArgs:
     pools: Sequence[PoolSpec]
     teams: Sequence[TeamQueue]
     cohort: str
-    namespace: str = "kueue-system"
+    namespace: str = L.KUEUE_NAMESPACE
     prometheus: bool = False
     team_spaces: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     """Team name -> what creates its namespace: the team's LocalQueue waits for it."""

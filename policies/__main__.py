@@ -10,21 +10,8 @@ from pathlib import Path
 # pure-data `components` modules import there exactly as they do in tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pulumi_policy import EnforcementLevel, PolicyPack
+from pulumi_policy import PolicyPack
 
-from policies import cloud_quota, deploy, gpu_limits, gpu_tolerations, pinned_versions
+from policies.pack import LEVEL, NAME, POLICIES
 
-PolicyPack(
-    name="gpu-platform",
-    enforcement_level=EnforcementLevel.MANDATORY,
-    policies=[
-        gpu_limits.policy,
-        gpu_tolerations.policy,
-        pinned_versions.policy,
-        # The quota policy runs before its advisory companion, which reports what it found.
-        cloud_quota.policy,
-        cloud_quota.unknown_policy,
-        # Deployability: what `pulumi up` would refuse or deploy broken (policies/deploy/).
-        *(module.policy for module in deploy.MODULES),
-    ],
-)
+PolicyPack(name=NAME, enforcement_level=LEVEL, policies=POLICIES)

@@ -28,7 +28,7 @@ from pulumi_policy import (
 
 from components.catalog import CatalogError, lookup
 from components.catalog.gcp import GCP_ACCELERATORS
-from components.catalog.quota import QuotaDraw, QuotaRow, gcp_global_draws, tally
+from components.catalog.quota import QuotaDraw, QuotaRow, gcp_global_draws, quota_config_problems, tally
 
 NAME = "gpu-cloud-quota"
 UNKNOWN_NAME = "gpu-cloud-quota-unknown"
@@ -145,8 +145,23 @@ def draws(resources: Iterable[PolicyResource]) -> list[QuotaDraw]:
     return found + gcp_global_draws(found)
 
 
+def config_problems(config: Mapping[str, Any]) -> list[str]:
+    """What is wrong with this policy's config beyond its JSON schema (unknown regions, quota codes, metrics)."""
+    problems = quota_config_problems(config.get("quotas") or {})
+    if config.get("liveLookup"):
+        problems.append(
+            "liveLookup: true is not available in this version (quotas are not read from the cloud APIs yet); "
+            "set liveLookup to false and list the quotas under quotas"
+        )
+    return problems
+
+
 def evaluate(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """(over-quota messages, unknown-quota messages)."""
+    if problems := quota_config_problems(config.get("quotas") or {}):
+        # Under the Pulumi CLI a bad config reaches the pack (the schema cannot name quota codes):
+        # report it as what blocks, never count against a misspelled family.
+        return [f"policy config: {p}" for p in problems], []
     if config.get("liveLookup"):
         return (
             [

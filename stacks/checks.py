@@ -7,8 +7,10 @@ of them at once. Field-local rules (ranges, enums, patterns) live on the model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
+from components import labels as L
 from components.catalog import GPUS
 from components.catalog.gpus import mig_layout_problem
 from components.pool_spec import PoolSpec, SharingMode
@@ -17,6 +19,7 @@ from stacks.model import GpuStack, Model, NodePool, PlatformConfig
 from stacks.resolve import pool_spec
 
 Rule = Callable[[PlatformConfig], Iterable[Issue]]
+SYSTEM_POOL = "system"
 
 
 def _supported_cloud(c: PlatformConfig) -> Iterable[Issue]:
@@ -98,6 +101,34 @@ def _nodes_in_one_pool(c: PlatformConfig) -> Iterable[Issue]:
             owner.setdefault(node, pool.name)
 
 
+# Namespaces the platform must never create (it would own them, and delete them on destroy).
+KUBERNETES_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+
+
+def _reserved_namespaces(c: PlatformConfig) -> dict[str, str]:
+    """Namespace -> who owns it: Kubernetes itself, or a component of this stack that installs into it."""
+    owners = dict.fromkeys(KUBERNETES_NAMESPACES, "Kubernetes")
+    if c.queues.enabled and c.teams:
+        owners[L.KUEUE_NAMESPACE] = "Kueue (gpu-platform:queues)"
+    return owners
+
+
+def _namespaces(c: PlatformConfig) -> Iterable[Issue]:
+    owners = _reserved_namespaces(c)
+    software = c.gpu_software.namespace
+    if backend(c.cloud).has(Capability.GPU_SOFTWARE_CHOICE) and software in owners:
+        yield (
+            key("gpuSoftware.namespace"),
+            f"{software!r} belongs to {owners[software]}; the platform would own (and on destroy delete) it; "
+            "choose another",
+        )
+    for i, team in enumerate(c.teams):
+        ns = team.namespace_name
+        if ns in owners:
+            where = "namespace" if team.namespace else "name"
+            yield key(f"teams[{i}].{where}"), f"namespace {ns!r} belongs to {owners[ns]}; choose another"
+
+
 def _teams(c: PlatformConfig) -> Iterable[Issue]:
     pools = {p.name for p in c.node_pools}
     names: set[str] = set()
@@ -115,6 +146,81 @@ def _teams(c: PlatformConfig) -> Iterable[Issue]:
         for pool in sorted(set(team.gpu_quota) - pools):
             allowed = ", ".join(sorted(pools)) or "(no pools defined)"
             yield key(f"teams[{i}].gpuQuota.{pool}"), f"no node pool named {pool!r}; allowed: {allowed}"
+
+
+# Label keys the platform sets on every GPU node (and selects on): config labels cannot override them.
+PLATFORM_LABEL_PREFIXES = ("gpu-platform.io/",)
+PLATFORM_LABELS = frozenset(
+    {
+        L.GPU_PRODUCT_LABEL,
+        L.DEVICE_PLUGIN_CONFIG_LABEL,
+        L.MIG_CONFIG_LABEL,
+        L.SIMULATED_POOL_LABEL,
+        "k8s.amazonaws.com/accelerator",
+    }
+)
+# The kubelet may set only these labels in the kubernetes.io and k8s.io namespaces (NodeRestriction).
+KUBELET_LABEL_PREFIXES = ("kubelet.kubernetes.io/", "node.kubernetes.io/")
+KUBELET_LABELS = frozenset(
+    {
+        "beta.kubernetes.io/arch",
+        "beta.kubernetes.io/instance-type",
+        "beta.kubernetes.io/os",
+        "failure-domain.beta.kubernetes.io/region",
+        "failure-domain.beta.kubernetes.io/zone",
+        "kubernetes.io/arch",
+        "kubernetes.io/hostname",
+        "kubernetes.io/os",
+        "node.kubernetes.io/instance-type",
+        "topology.kubernetes.io/region",
+        "topology.kubernetes.io/zone",
+    }
+)
+NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def _label_problem(label: str) -> str | None:
+    if label in PLATFORM_LABELS or label.startswith(PLATFORM_LABEL_PREFIXES):
+        return "is set by the platform on every GPU node (queues and plugins select on it); use another key"
+    prefix = label.split("/", 1)[0] if "/" in label else ""
+    restricted = prefix.endswith(("kubernetes.io", "k8s.io"))
+    if restricted and label not in KUBELET_LABELS and not label.startswith(KUBELET_LABEL_PREFIXES):
+        return (
+            "is in a namespace the kubelet may not label nodes with (NodeRestriction); allowed there: "
+            f"{', '.join(KUBELET_LABEL_PREFIXES)}* and well-known labels; or use your own domain"
+        )
+    return None
+
+
+def _node_fields(c: PlatformConfig) -> Iterable[Issue]:
+    managed = backend(c.cloud).has(Capability.MANAGED_CLUSTER)
+    for i, pool in enumerate(c.node_pools):
+        at = f"nodePools[{i}]"
+        for label in sorted(pool.labels):
+            if problem := _label_problem(label):
+                yield key(f"{at}.labels.{label}"), problem
+        seen: dict[tuple[str, str], str] = {(L.GPU_TAINT_KEY, L.GPU_TAINT_EFFECT): "the GPU taint the platform adds"}
+        for j, taint in enumerate(pool.taints):
+            pair = (taint.key, taint.effect.value)
+            if pair in seen and not (
+                pair == (L.GPU_TAINT_KEY, L.GPU_TAINT_EFFECT) and taint.value == L.GPU_TAINT_VALUE
+            ):
+                yield (
+                    key(f"{at}.taints[{j}]"),
+                    f"{taint.key}:{taint.effect.value} is already {seen[pair]}; a node takes one taint per key and "
+                    "effect",
+                )
+            seen.setdefault(pair, f"taints[{j}]")
+        for j, node in enumerate(pool.nodes):
+            if not NODE_NAME.match(node):
+                yield (
+                    key(f"{at}.nodes[{j}]"),
+                    f"{node!r} is not a Kubernetes node name; allowed: lowercase letters, digits, '-' and '.'",
+                )
+        if managed and pool.name == SYSTEM_POOL:
+            yield key(f"{at}.name"), f"{SYSTEM_POOL!r} is the system node pool's name; choose another"
+        if managed and pool.max_nodes < 1:
+            yield key(f"{at}.maxNodes"), "0: the pool could never hold a node; allowed: an integer >= 1"
 
 
 def _pool_specs(c: PlatformConfig) -> Iterable[tuple[int, NodePool, PoolSpec]]:
@@ -223,6 +329,8 @@ RULES: tuple[Rule, ...] = (
     _software_choices,
     _team_quotas_fit,
     _teams,
+    _namespaces,
+    _node_fields,
     _reserved_layers,
 )
 

@@ -9,6 +9,7 @@ imported here: a bad config fails before anything heavy loads.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 from collections.abc import Mapping
@@ -18,6 +19,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_camel
 
 from stacks.checks import semantic_issues
 from stacks.model import NAMESPACE, PlatformConfig
@@ -55,44 +57,197 @@ class ConfigError(Exception):
 
 # ---------------------------------------------------------------- sources
 
+# Top-level keys Pulumi reads in a stack file; anything else is a mistake (a key meant for `config:`).
+STACK_FILE_KEYS = ("config", "encryptedkey", "encryptionsalt", "environment", "secretsprovider")
+MAX_DEPTH = 32
+"""Nesting deeper than this is no stack config (and a recursion bomb in the making)."""
+MAX_VALUES = 100_000
+"""Values after alias expansion; past this a few lines of YAML aliases have become gigabytes."""
 
-def read_stack_file(path: Path) -> dict[str, Any]:
-    """The ``gpu-platform:`` keys of a ``Pulumi.<stack>.yaml`` file, prefix removed.
 
-    Keys of other namespaces (``kubernetes:context``, ``aws:region``) belong to
-    providers and are left alone. Encrypted values read as a secret placeholder.
-    """
+@dataclass(frozen=True)
+class StackFile:
+    raw: dict[str, Any]
+    """The ``gpu-platform:`` keys, prefix removed, as plain JSON values (secrets as a placeholder)."""
+    other_keys: tuple[str, ...]
+    """Keys of other namespaces (provider config such as ``aws:region``): Pulumi passes them to providers."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing what Pulumi's YAML reader refuses: a mapping key given twice."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _source_error(source: str, message: str) -> ConfigError:
+    return ConfigError([ConfigIssue(source, message)], source)
+
+
+def _read_text(path: Path) -> str:
     source = str(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError([ConfigIssue(source, "file not found")], source) from None
+        raise _source_error(source, "file not found") from None
+    except IsADirectoryError:
+        raise _source_error(source, "is a directory; expected a stack config file (Pulumi.<stack>.yaml)") from None
+    except PermissionError:
+        raise _source_error(source, "not readable (permission denied)") from None
+    except OSError as err:
+        raise _source_error(source, f"cannot be read: {err.strerror or err}") from None
+    if b"\x00" in data:
+        raise _source_error(source, "is a binary file; expected YAML text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _source_error(source, f"is not UTF-8 text (byte {err.start}); save it as UTF-8") from None
+
+
+def _plain(value: Any, at: str, issues: list[ConfigIssue], depth: int = 0, budget: list[int] | None = None) -> Any:
+    """``value`` as JSON (what Pulumi hands a program), or issues naming each YAML-only value's key path."""
+    budget = budget if budget is not None else [MAX_VALUES]
+    if depth > MAX_DEPTH:  # also where aliases refer to themselves
+        issues.append(ConfigIssue(at, f"nested too deep (recursive YAML aliases?); allowed: {MAX_DEPTH} levels"))
+        return None
+    budget[0] -= 1
+    if budget[0] < 0:
+        if budget[0] == -1:
+            issues.append(
+                ConfigIssue(at, f"expands to over {MAX_VALUES} values (YAML aliases?); it is no stack config")
+            )
+        return None
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER  # the stack's secrets provider is not available offline
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                issues.append(ConfigIssue(at, f"key {key!r} is not a string; quote it"))
+                continue
+            out[key] = _plain(item, f"{at}.{key}", issues, depth + 1, budget)
+        return out
+    if isinstance(value, list):
+        return [_plain(item, f"{at}[{i}]", issues, depth + 1, budget) for i, item in enumerate(value)]
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            issues.append(ConfigIssue(at, f"{value} is not a number JSON can carry; allowed: a finite number"))
+            return None
+        return value
+    kinds = {
+        datetime.datetime: "a YAML timestamp",
+        datetime.date: "a YAML date",
+        bytes: "YAML binary",
+        set: "a YAML set",
+    }
+    kind = next((name for t, name in kinds.items() if isinstance(value, t)), type(value).__name__)
+    issues.append(ConfigIssue(at, f"is {kind}, which Pulumi config cannot carry; quote it if you meant text"))
+    return None
+
+
+def _near_namespace(namespace: str) -> bool:
+    """A namespace that is almost certainly a typo of ours (other namespaces belong to providers)."""
+    folded = namespace.lower().replace("_", "-")
+    return folded == NAMESPACE or difflib.SequenceMatcher(None, folded, NAMESPACE).ratio() >= 0.8
+
+
+def load_stack_file(path: Path) -> StackFile:
+    """A ``Pulumi.<stack>.yaml`` file read by Pulumi's rules, every problem reported at once.
+
+    Only Pulumi's top-level keys; every config key ``<namespace>:<name>``; keys of other
+    namespaces are kept for their providers; a near miss of ``gpu-platform`` is an error; the
+    legacy ``<namespace>:config:<name>`` form is refused (Pulumi reads it as ``<namespace>:<name>``;
+    accepting both spellings would let one silently shadow the other); duplicate keys, aliases that
+    expand without bound and YAML-only values (dates, sets, binary) are errors; encrypted values
+    read as a secret placeholder.
+    """
+    source = str(path)
+    text = _read_text(path)
+    try:
+        document = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as err:
-        raise ConfigError([ConfigIssue(source, f"not valid YAML: {err}")], source) from None
+        raise _source_error(source, f"not valid YAML: {err}") from None
+    except RecursionError:
+        raise _source_error(source, "nested too deep to read") from None
     if document is None:
         document = {}
     if not isinstance(document, dict):
-        raise ConfigError([ConfigIssue(source, "expected a mapping with a 'config:' key")], source)
+        raise _source_error(source, "expected a mapping with a 'config:' key (a Pulumi stack file)")
+    issues: list[ConfigIssue] = []
+    for key in document:
+        if key not in STACK_FILE_KEYS:
+            hint = difflib.get_close_matches(str(key), STACK_FILE_KEYS, n=1)
+            guess = f" (did you mean {hint[0]}?)" if hint else ""
+            issues.append(
+                ConfigIssue(
+                    f"{source}: {key}",
+                    f"not a key of a Pulumi stack file{guess}; allowed: {', '.join(STACK_FILE_KEYS)} "
+                    f"(settings go under config: as {NAMESPACE}:<key>)",
+                )
+            )
     config = document.get("config") or {}
     if not isinstance(config, dict):
-        raise ConfigError([ConfigIssue(f"{source}: config", "expected a mapping of keys to values")], source)
+        issues.append(ConfigIssue(f"{source}: config", "expected a mapping of keys to values"))
+        raise ConfigError(issues, source)
     raw: dict[str, Any] = {}
+    other: list[str] = []
     for key, value in config.items():
-        namespace, _, name = str(key).rpartition(":")
-        if namespace in ("", NAMESPACE):
-            raw[name] = _decrypt_offline(value)
-    return raw
+        full = str(key)
+        namespace, _, name = full.partition(":")
+        if not name:
+            issues.append(
+                ConfigIssue(
+                    full, f"has no namespace; Pulumi config keys are <namespace>:<name>, e.g. {NAMESPACE}:{full}"
+                )
+            )
+        elif namespace != NAMESPACE:
+            if _near_namespace(namespace):
+                issues.append(ConfigIssue(full, f"unknown namespace {namespace!r} (did you mean {NAMESPACE}?)"))
+            else:
+                other.append(full)
+        elif name.startswith("config:"):
+            issues.append(ConfigIssue(full, f"legacy key form; write {NAMESPACE}:{name.removeprefix('config:')}"))
+        elif ":" in name:
+            issues.append(ConfigIssue(full, f"a config key has one namespace; write {NAMESPACE}:<name>"))
+        else:
+            raw[name] = _plain(value, f"{NAMESPACE}:{name}", issues)
+    cluster = raw.get("cluster")
+    if (
+        isinstance(cluster, dict)
+        and isinstance(cluster.get("kubeconfig"), str)
+        and cluster["kubeconfig"] != SECRET_PLACEHOLDER
+    ):
+        # Credentials in plain text in a file that is committed; never echo them.
+        issues.append(
+            ConfigIssue(
+                f"{NAMESPACE}:cluster.kubeconfig",
+                "is plain text in the stack file; store it encrypted: "
+                f"pulumi config set --secret --path '{NAMESPACE}:cluster.kubeconfig' < kubeconfig.yaml "
+                "(or point cluster.kubeconfigPath at the file)",
+            )
+        )
+    if issues:
+        raise ConfigError(issues, source)
+    return StackFile(raw, tuple(sorted(other)))
 
 
-def _decrypt_offline(value: Any) -> Any:
-    """Replace ``{secure: ...}`` leaves: the stack's secrets provider is not available offline."""
-    if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return SECRET_PLACEHOLDER
-        return {k: _decrypt_offline(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decrypt_offline(v) for v in value]
-    return value
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The ``gpu-platform:`` keys of a ``Pulumi.<stack>.yaml`` file, prefix removed (see ``load_stack_file``)."""
+    return load_stack_file(path).raw
 
 
 def read_pulumi_config() -> dict[str, Any]:
@@ -175,8 +330,14 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+SHOWN_CHARS = 80
+SECRET_FIELDS = frozenset({("cluster", "kubeconfig")})
+"""Key paths whose values are secrets: never shown, not even in an error about their type."""
+
+
 def _show(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 
 
 # Pydantic error type -> how to say what is allowed. A table, not an if-chain.
@@ -200,9 +361,12 @@ def _pydantic_issues(err: ValidationError) -> list[ConfigIssue]:
         kind = e["type"]
         ctx = e.get("ctx") or {}
         value = e.get("input")
+        if tuple(p for p in loc if isinstance(p, str))[:2] in SECRET_FIELDS:
+            value = SECRET_PLACEHOLDER
         if kind == "extra_forbidden":
             allowed = _allowed_keys(loc)
-            hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            # snake_case spellings of our camelCase keys are a common slip: suggest the camelCase key.
+            hint = difflib.get_close_matches(to_camel(str(loc[-1])), allowed, n=1)
             guess = f" (did you mean {hint[0]}?)" if hint else ""
             message = f"unknown key{guess}; allowed keys: {', '.join(allowed)}"
         elif kind in ("enum", "literal_error"):

@@ -39,7 +39,9 @@ class Model(BaseModel):
         strict=True,
         frozen=True,
         alias_generator=to_camel,
-        populate_by_name=True,
+        # Only the documented camelCase keys: a snake_case spelling is an unknown key (with a hint), as
+        # the same file would mean nothing else to anyone reading it.
+        populate_by_name=False,
         use_enum_values=False,
         # Field docstrings become descriptions: the config reference is generated from them.
         use_attribute_docstrings=True,

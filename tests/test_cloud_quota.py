@@ -149,6 +149,28 @@ def test_karpenter_pool_draws_its_cpu_limit() -> None:
     assert message.startswith("aws us-east-1 L-7212CCBC: pools h100 384 (Karpenter cpu limit 384)")
 
 
+def test_a_misspelled_quota_family_blocks_instead_of_reading_as_unknown() -> None:
+    # Under the Pulumi CLI the JSON schema cannot name quota codes, so the pack itself refuses them.
+    resources = [node_group("l4", "g6.xlarge", 8.0)]
+    over, unknown = cloud_quota.evaluate(resources, {"quotas": {"aws": {"us-east-1": {"L-DB2E81BB": 64}}}})
+    assert unknown == []
+    (message,) = over
+    assert message.startswith("policy config: quotas.aws.us-east-1.L-DB2E81BB: not one of aws's GPU quota families")
+    assert "(did you mean L-DB2E81BA?)" in message
+
+
+def test_config_problems_name_every_bad_key() -> None:
+    problems = cloud_quota.config_problems(
+        {"quotas": {"aws": {"us-est-1": {}}, "gcp": {"global": {"NVIDIA_L4_GPUS": 1}}, "azure": {}}, "liveLookup": True}
+    )
+    assert [p.split(":")[0] for p in problems] == [
+        "quotas.aws.us-est-1",
+        "quotas.gcp.global.NVIDIA_L4_GPUS",
+        "quotas.azure",
+        "liveLookup",
+    ]
+
+
 def test_live_lookup_true_is_rejected_clearly() -> None:
     over, _ = cloud_quota.evaluate([], {"liveLookup": True})
     assert over and "liveLookup: true is not available in this version" in over[0]

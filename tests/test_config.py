@@ -312,7 +312,7 @@ def gcp_raw() -> dict[str, Any]:
         ),
         (
             lambda r: r["nodePools"][0].update(maxNodes=0),
-            "gpu-platform:nodePools[0].maxNodes: 0: an EKS node group needs maxSize >= 1",
+            "gpu-platform:nodePools[0].maxNodes: 0: the pool could never hold a node",
         ),
         (
             lambda r: r["nodePools"][0].update(instanceType="g7.2xlarge", gpu=None, amiType="bottlerocket"),
@@ -440,3 +440,167 @@ def test_pulumi_engine_string_keys_stay_strings() -> None:
         assert read_pulumi_config() == {"project": "1234567", "zones": ["us-east-1a"]}
     finally:
         pulumi.runtime.set_all_config({})
+
+
+# ---------------------------------------------------------------- what would damage a cluster
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda r: r["teams"][0].update(namespace="kube-system"),
+            "gpu-platform:teams[0].namespace: namespace 'kube-system' belongs to Kubernetes",
+        ),
+        (
+            lambda r: r["teams"][0].update(namespace="kueue-system"),
+            "gpu-platform:teams[0].namespace: namespace 'kueue-system' belongs to Kueue",
+        ),
+        (
+            lambda r: r["gpuSoftware"].update(namespace="default"),
+            "gpu-platform:gpuSoftware.namespace: 'default' belongs to Kubernetes",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(labels={"gpu-platform.io/pool": "other"}),
+            "gpu-platform:nodePools[0].labels.gpu-platform.io/pool: is set by the platform",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(labels={"node-role.kubernetes.io/gpu": ""}),
+            "gpu-platform:nodePools[0].labels.node-role.kubernetes.io/gpu: is in a namespace the kubelet may not",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(taints=[{"key": "nvidia.com/gpu", "value": "yes"}]),
+            "gpu-platform:nodePools[0].taints[0]: nvidia.com/gpu:NoSchedule is already the GPU taint",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(taints=[{"key": "a"}, {"key": "a", "value": "b"}]),
+            "gpu-platform:nodePools[0].taints[1]: a:NoSchedule is already taints[0]",
+        ),
+        (
+            lambda r: r["nodePools"][0].update(nodes=["Worker_1"]),
+            "gpu-platform:nodePools[0].nodes[0]: 'Worker_1' is not a Kubernetes node name",
+        ),
+    ],
+)
+def test_what_would_damage_a_cluster(local_raw: dict[str, Any], mutate: Any, expected: str) -> None:
+    mutate(local_raw)
+    errors = errors_of(local_raw)
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_allowed_labels_and_the_gpu_taint_itself_pass(local_raw: dict[str, Any]) -> None:
+    local_raw["nodePools"][0]["labels"] = {"node.kubernetes.io/role-hint": "gpu", "example.com/team": "ml"}
+    local_raw["nodePools"][0]["taints"] = [{"key": "nvidia.com/gpu", "value": "present"}]
+    parse(local_raw)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (
+            lambda r: r["nodePools"][0].update(name="system"),
+            "gpu-platform:nodePools[0].name: 'system' is the system node pool's name",
+        ),
+        (
+            lambda r: (r["cluster"].update(name="gpu-platform-prod"), r["nodePools"][1].update(name="l4-spot")),
+            "gpu-platform:nodePools[1].name: ",
+        ),
+        (
+            lambda r: r["cluster"].update(networkCidr="10.0.0.1/16"),
+            "gpu-platform:cluster.networkCidr: '10.0.0.1/16' is not an IPv4 network",
+        ),
+        (
+            lambda r: r["cluster"].update(kubernetesVersion="1.33"),
+            "gpu-platform:cluster.kubernetesVersion: '1.33' is not a GKE version a new cluster can start on",
+        ),
+        (
+            lambda r: r["nodePools"][0]["sharing"].update(renameByDefault=True),
+            "gpu-platform:nodePools[0].sharing.renameByDefault: GKE never renames shared GPUs",
+        ),
+        (
+            lambda r: (
+                r["cluster"]["systemPool"].update(machineType="e2-micro")
+                if "systemPool" in r["cluster"]
+                else r["cluster"].update(systemPool={"machineType": "e2-micro"})
+            ),
+            "gpu-platform:cluster.systemPool.machineType: 'e2-micro' is not a system-pool machine type",
+        ),
+    ],
+)
+def test_gcp_names_and_values_the_cloud_refuses(gcp_raw: dict[str, Any], mutate: Any, expected: str) -> None:
+    mutate(gcp_raw)
+    errors = errors_of(gcp_raw)
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+def test_gcp_service_account_ids_stay_distinct_after_truncation(gcp_raw: dict[str, Any]) -> None:
+    gcp_raw["cluster"]["name"] = "gpu-platform-prod"
+    gcp_raw["nodePools"][0]["name"] = "research-shared-a100-pool-one"
+    gcp_raw["nodePools"][1]["name"] = "research-shared-a100-pool-two"
+    gcp_raw["teams"] = []
+    (error,) = errors_of(gcp_raw)
+    assert error.startswith(
+        "gpu-platform:nodePools[1].name: the pool's service-account id 'gpu-platfo-research-shared-a10' is also pool"
+    )
+
+
+# ---------------------------------------------------------------- a stack file means what Pulumi says
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "Pulumi.case.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def file_errors(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_file(path)
+    return [str(i) for i in info.value.issues]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("config:\n  gpu-platform:cloud: aws\n  gpu-platform:cloud: gcp\n", "appears twice in one mapping"),
+        ("config:\n  cloud: aws\n", "cloud: has no namespace; Pulumi config keys are <namespace>:<name>"),
+        ("config:\n  gpu-platfrom:cloud: aws\n", "gpu-platfrom:cloud: unknown namespace 'gpu-platfrom' (did you mean"),
+        ("config:\n  GPU_platform:cloud: aws\n", "GPU_platform:cloud: unknown namespace"),
+        (
+            "config:\n  gpu-platform:config:cloud: aws\n",
+            "gpu-platform:config:cloud: legacy key form; write gpu-platform:cloud",
+        ),
+        ("config:\n  gpu-platform:node_pools: []\n", "gpu-platform:node_pools: unknown key (did you mean nodePools?)"),
+        ("confg:\n  gpu-platform:cloud: aws\n", "confg: not a key of a Pulumi stack file (did you mean config?)"),
+        ("config:\n  gpu-platform:zones: [2024-01-01]\n", "gpu-platform:zones[0]: is a YAML date"),
+        ("config:\n  gpu-platform:teams: &a [*a]\n", "nested too deep"),
+        ("- a\n- b\n", "expected a mapping with a 'config:' key"),
+        (
+            "config:\n  gpu-platform:cluster:\n    kubeconfig: 'apiVersion: v1 password: hunter2'\n",
+            "gpu-platform:cluster.kubeconfig: is plain text",
+        ),
+    ],
+)
+def test_stack_files_follow_pulumis_rules(tmp_path: Path, text: str, expected: str) -> None:
+    errors = file_errors(write(tmp_path, text))
+    assert any(expected in e for e in errors), errors
+    assert not any("hunter2" in e for e in errors)  # a secret is never echoed
+
+
+def test_other_namespaces_pass_through_and_are_listed(tmp_path: Path) -> None:
+    from stacks.loader import load_stack_file
+
+    stack = load_stack_file(write(tmp_path, "config:\n  aws:region: us-east-1\n  kubernetes:context: kind\n"))
+    assert stack.raw == {} and stack.other_keys == ("aws:region", "kubernetes:context")
+
+
+def test_billion_laughs_is_refused_quickly(tmp_path: Path) -> None:
+    lines = ["config:", "  gpu-platform:teams: &l0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"  gpu-platform:x{i}: &l{i} [{', '.join(f'*l{i - 1}' for _ in range(10))}]" for i in range(1, 9)]
+    errors = file_errors(write(tmp_path, "\n".join(lines) + "\n"))
+    assert any("expands to over 100000 values" in e for e in errors)
+
+
+def test_secret_value_of_the_wrong_type_is_not_printed() -> None:
+    errors = errors_of({"cluster": {"kubeconfig": {"token": "hunter2"}}})
+    assert errors and not any("hunter2" in e for e in errors)

@@ -44,7 +44,7 @@ def test_out_dir_contract(local_out: Any) -> None:
         assert {"urn", "type", "name", "parent", "custom", "protect", "inputs"} <= set(record)
     assert json.loads((out / "policy.json").read_text()) == []
     manifests = sorted(p.name for p in (out / "manifests").iterdir())
-    assert manifests[0].startswith("00-namespace-")  # namespaces apply first
+    assert manifests[0].startswith("00-namespace_")  # namespaces apply first
     for path in (out / "manifests").iterdir():
         doc = yaml.safe_load(path.read_text())
         assert doc["apiVersion"] and doc["kind"] and doc["metadata"]["name"]
@@ -134,6 +134,60 @@ def test_usage_errors_exit_two(args: list[str]) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
+def in_process(*argv: str) -> tuple[int, str]:
+    """The CLI in this process (config and usage errors return before the Pulumi runtime loads)."""
+    import contextlib
+    import io
+
+    from infra.plan.__main__ import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(list(argv))
+    return code, err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--stack", ""], "--stack: '' is not a Pulumi stack name"),
+        (["--stack", "../etc/passwd"], "--stack: '../etc/passwd' is not a Pulumi stack name"),
+        (["--stack", "local", "--out", str(ROOT / "README.md")], "README.md: is a file; allowed: a directory"),
+        (["--stack", "local", "--out", str(ROOT / "README.md" / "x")], "README.md is a file, so the directory cannot"),
+        (["--stack", "local", "--policy-pack", str(ROOT / "stacks")], "not a policy pack directory"),
+        (["--stack", "local", "--policy-config", str(ROOT / "stacks")], "is a directory; expected a JSON file"),
+        (["--stack", "local", "--policy-config", str(ROOT / "nope.json")], "nope.json: file not found"),
+        (["--config", str(ROOT / "stacks")], "is a directory; expected a stack config file"),
+    ],
+)
+def test_every_input_path_error_is_one_clear_line(argv: list[str], expected: str) -> None:
+    code, err = in_process(*argv)
+    assert code == 2 and expected in err and "Traceback" not in err
+
+
+def test_stack_and_policy_config_problems_come_together(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.both.yaml"
+    stack.write_text("config:\n  gpu-platform:cloud: azure\n")
+    policy = tmp_path / "policy.json"
+    policy.write_text(
+        json.dumps(
+            {
+                "gpu-cloud-quota": {"quotas": {"aws": {"us-east-1": {"L-DB2E81BB": 64}}}, "liveLookup": True},
+                "gpu-limit": "advisory",
+            }
+        )
+    )
+    code, err = in_process("--config", str(stack), "--policy-config", str(policy))
+    assert code == 2
+    assert 'gpu-platform:cloud: "azure" is not allowed' in err
+    assert (
+        "gpu-cloud-quota.quotas.aws.us-east-1.L-DB2E81BB: not one of aws's GPU quota families here (did you mean L-DB2E81BA?)"
+        in err
+    )
+    assert "gpu-cloud-quota.liveLookup: true is not available in this version" in err
+    assert "no policy named 'gpu-limit' in pack 'gpu-platform' (did you mean gpu-limits?)" in err
+
+
 def test_runs_from_any_directory(tmp_path: Path) -> None:
     assert run_plan("--stack", "local", cwd=tmp_path).returncode == 0
 
@@ -171,3 +225,18 @@ def test_config_errors_found_before_heavy_imports(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "LOADED []" in result.stderr
+
+
+def test_two_objects_with_one_kind_and_name_are_never_written(tmp_path: Path) -> None:
+    import pulumi_kubernetes as k8s
+
+    from infra.plan.engine import ProgramError, run_program
+    from infra.plan.render import manifests
+
+    def program() -> None:
+        k8s.core.v1.Namespace("first", metadata={"name": "same"})
+        k8s.core.v1.Namespace("second", metadata={"name": "same"})
+
+    capture = run_program(program, "twice")
+    with pytest.raises(ProgramError, match="same kind and name would be planned: 00-namespace_same.yaml"):
+        manifests(capture.registrations)

@@ -272,6 +272,11 @@ def _index() -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, tuple[str,
     return regions, offered
 
 
+def aws_known_regions() -> tuple[str, ...]:
+    """Every region the zone table covers (sorted)."""
+    return tuple(sorted(load()["aws"]))
+
+
 def aws_zone_ids(instance_type: str, region: str) -> tuple[str, ...]:
     """Zone IDs of ``region`` that offer ``instance_type`` (sorted, e.g. ``use1-az1``); () when unknown."""
     return _index()[1].get(instance_type, {}).get(region, ())

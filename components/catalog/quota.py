@@ -8,6 +8,7 @@ and quota metric, plus the global ``GPUS_ALL_REGIONS``.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 GLOBAL = "global"
 GCP_ALL_REGIONS = "GPUS_ALL_REGIONS"
@@ -78,3 +79,83 @@ def tally(draws: Iterable[QuotaDraw], quotas: Mapping[str, Mapping[str, Mapping[
         configured = quotas.get(cloud, {}).get(region, {}).get(family)
         rows.append(QuotaRow(cloud, region, family, tuple(sorted(group, key=lambda d: d.pool)), configured))
     return rows
+
+
+def quota_families() -> dict[str, frozenset[str]]:
+    """Every quota family a policy config may name, per cloud (AWS EC2 vCPU codes; GCP GPU metrics)."""
+    from components.catalog.aws import EC2_VCPU_QUOTAS
+    from components.catalog.gcp import GCP_ACCELERATORS, GCP_COMPUTE_GPU_QUOTA_METRICS
+
+    gcp = {m for a in GCP_ACCELERATORS.values() for m in (a.quota_metric, a.spot_quota_metric)}
+    return {
+        "aws": frozenset(EC2_VCPU_QUOTAS),
+        "gcp": frozenset(GCP_COMPUTE_GPU_QUOTA_METRICS | gcp | {GCP_ALL_REGIONS}),
+    }
+
+
+def quota_regions() -> dict[str, tuple[str, ...]]:
+    """Regions a policy config may name, per cloud (GCP's project-wide quota sits under ``global``)."""
+    from components.catalog.aws import aws_known_regions
+    from components.catalog.gcp import GCP_ZONE_REGIONS
+
+    return {"aws": aws_known_regions(), "gcp": (*GCP_ZONE_REGIONS, GLOBAL)}
+
+
+_SHOWN = 8
+"""How many allowed families an error message lists."""
+
+
+def _guess(word: str, known: Iterable[str]) -> str:
+    import difflib
+
+    hint = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {hint[0]}?)" if hint else ""
+
+
+def quota_config_problems(quotas: Any, at: str = "quotas") -> list[str]:
+    """Why a ``quotas`` policy config is wrong (unknown cloud, region or family; not a count), all at once.
+
+    A typo must never switch the quota gate off silently: a family spelled wrong would otherwise just be
+    "quota unknown".
+    """
+    if not isinstance(quotas, Mapping):
+        return [f"{at}: expected an object keyed by cloud ({', '.join(sorted(UNITS))})"]
+    families, regions = quota_families(), quota_regions()
+    problems: list[str] = []
+    for cloud, by_region in quotas.items():
+        if cloud not in UNITS:
+            problems.append(
+                f"{at}.{cloud}: unknown cloud{_guess(str(cloud), UNITS)}; allowed: {', '.join(sorted(UNITS))}"
+            )
+            continue
+        if not isinstance(by_region, Mapping):
+            problems.append(f"{at}.{cloud}: expected an object keyed by region")
+            continue
+        for region, by_family in by_region.items():
+            where = f"{at}.{cloud}.{region}"
+            if region not in regions[cloud]:
+                problems.append(f"{where}: unknown {cloud} region{_guess(str(region), regions[cloud])}")
+                continue
+            if not isinstance(by_family, Mapping):
+                problems.append(f"{where}: expected an object keyed by quota family")
+                continue
+            # GCP's project-wide GPU quota lives under "global", and only there.
+            known = {GCP_ALL_REGIONS} if region == GLOBAL else families[cloud] - {GCP_ALL_REGIONS}
+            for family, amount in by_family.items():
+                if family not in known:
+                    shown = sorted(known)
+                    allowed = ", ".join(shown[:_SHOWN]) + (
+                        f", ... ({len(shown)} in all)" if len(shown) > _SHOWN else ""
+                    )
+                    problems.append(
+                        f"{where}.{family}: not one of {cloud}'s GPU quota families here{_guess(str(family), known)}; "
+                        f"allowed: {allowed}"
+                    )
+                elif (
+                    isinstance(amount, bool)
+                    or not isinstance(amount, int | float)
+                    or amount < 0
+                    or amount != int(amount)
+                ):
+                    problems.append(f"{where}.{family}: {amount!r} is not a quota; allowed: a whole number >= 0")
+    return problems

@@ -10,6 +10,7 @@ from components.gke_cluster import GkeCluster, GkeClusterArgs
 from components.gke_gpu_pool import GkeGpuPool, GkeGpuPoolArgs
 from infra.charts import apiserver_ports
 from infra.clouds import Cluster, kubernetes_provider
+from stacks.clouds.gcp import pool_service_account_id, system_service_account_id
 from stacks.model import PlatformConfig
 from stacks.resolve import ResolvedPool, resolved_spec
 
@@ -30,6 +31,7 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
             network_cidr=c.network_cidr,
             public_endpoint_cidrs=tuple(c.public_endpoint_cidrs),
             apiserver_ports=apiserver_ports(config),
+            system_service_account_id=system_service_account_id(c.name),
             system_machine_type=c.system_pool.machine_type,
             dcgm_metrics=config.gpu_software.dcgm.enabled,
             system_min_nodes=c.system_pool.min_nodes,
@@ -48,6 +50,7 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
                 region=config.region,
                 cluster_id=gke.cluster_id,
                 cluster_name=c.name,
+                service_account_id=pool_service_account_id(c.name, pool.name),
                 machine_type=rp.offering.instance_type,
                 accelerator=rp.offering.accelerator,
                 zones=offered.zones(rp.offering.instance_type, rp.zones),

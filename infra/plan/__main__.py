@@ -1,22 +1,27 @@
 """``python -m infra.plan``: plan a stack offline and gate it with the policy pack.
 
-Exit codes: 0 no mandatory violation; 1 mandatory violation(s); 2 invalid config
-or usage (a clear message, no traceback); anything else is a bug.
+Exit codes: 0 no mandatory violation; 1 mandatory violation(s); 2 invalid config,
+policy config or usage (a clear message, no traceback); 3 the program itself failed
+while planning (a message naming the error; a bug to report).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from infra.plan.report import build_summary, render_table
-from stacks.loader import ConfigError, load_file, read_stack_file
+from stacks.loader import ConfigError, load_stack_file, parse
 
 ROOT = Path(__file__).resolve().parents[2]
-EXIT_OK, EXIT_MANDATORY, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_MANDATORY, EXIT_USAGE, EXIT_PROGRAM = 0, 1, 2, 3
+STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+"""Pulumi's rule for stack names."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,41 +50,100 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _usage_problems(args: argparse.Namespace, stack: str) -> list[str]:
+    """What is wrong with the command line itself, found before anything is read or run."""
+    problems = []
+    if not STACK_NAME.match(stack):
+        where = "--stack" if args.config is None else f"--config {args.config} (the stack name is its file name)"
+        problems.append(
+            f"{where}: {stack!r} is not a Pulumi stack name; allowed: 1-100 letters, digits, '-', '_' or '.'"
+        )
+    if args.out is not None:
+        problems += _out_problems(args.out)
+    pack = args.policy_pack
+    if not (pack / "PulumiPolicy.yaml").is_file():
+        problems.append(f"--policy-pack {pack}: not a policy pack directory (no PulumiPolicy.yaml there)")
+    return problems
+
+
+def _out_problems(out: Path) -> list[str]:
+    """``--out`` must be a writable directory or creatable as one: checked before the program runs."""
+    if out.exists():
+        if not out.is_dir():
+            return [f"--out {out}: is a file; allowed: a directory (it is created if missing)"]
+        return [] if os.access(out, os.W_OK | os.X_OK) else [f"--out {out}: directory is not writable"]
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return [f"--out {out}: {parent} is a file, so the directory cannot be created"]
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return [f"--out {out}: cannot create it, {parent} is not writable"]
+    return []
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    stack = args.stack or (args.config.stem.removeprefix("Pulumi.") if args.config else "local")
+    stack = (
+        args.stack if args.stack is not None else (args.config.stem.removeprefix("Pulumi.") if args.config else "local")
+    )
+    if problems := _usage_problems(args, stack):
+        print("invalid command line:\n" + "\n".join(f"  - {p}" for p in problems), file=sys.stderr)
+        return EXIT_USAGE
     config_path: Path = args.config or ROOT / "stacks" / f"Pulumi.{stack}.yaml"
     policy_config_path: Path | None = args.policy_config
     default_policy_config = ROOT / "stacks" / f"policy-config.{stack}.json"
     if policy_config_path is None and args.config is None and default_policy_config.exists():
         policy_config_path = default_policy_config
 
-    # Everything heavy (Pulumi runtime, providers, gRPC) loads only after the
-    # config validated: a typo costs milliseconds, not a provider import.
+    # Everything heavy (Pulumi runtime, providers, gRPC) loads only after both configs validated:
+    # a typo costs a fraction of a second, and the stack's and the policy config's problems come together.
+    errors: list[str] = []
+    config = None
     try:
-        config = load_file(config_path)
+        stack_file = load_stack_file(config_path)
+        config = parse(stack_file.raw, source=str(config_path))
     except ConfigError as err:
-        print(err.render(), file=sys.stderr)
+        errors.append(err.render())
+    policy_config = None
+    if policy_config_path is not None:
+        from infra.plan.policy_config import PolicyConfigError, check_user_config, load_policy_config_file
+
+        try:
+            policy_config = load_policy_config_file(policy_config_path)
+            check_user_config(policy_config)
+        except PolicyConfigError as err:
+            err.source = str(policy_config_path)
+            errors.append(err.render())
+    if errors or config is None:
+        print("\n".join(errors), file=sys.stderr)
         return EXIT_USAGE
 
     from infra.plan.engine import ProgramError, config_env, run_entry_point
-    from infra.plan.policy_runner import PolicyConfigError, load_policy_config_file, run_policies
+    from infra.plan.policy_runner import PolicyConfigError, PolicyPackError, run_policies
     from infra.plan.render import write_outputs
 
     try:
-        policy_config = load_policy_config_file(policy_config_path) if policy_config_path else None
-        stack_config = config_env(read_stack_file(config_path))
+        stack_config = config_env(stack_file.raw)
         capture = run_entry_point(ROOT / "infra", stack_config, stack)
         policy_run = run_policies(capture.registrations, stack, args.policy_pack, policy_config, stack_config)
-    except (PolicyConfigError, ProgramError) as err:
+    except (PolicyConfigError, PolicyPackError, ProgramError) as err:
         print(str(err), file=sys.stderr)
         return EXIT_USAGE
+    except Exception as err:
+        print(f"the program failed while planning: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_PROGRAM
 
     summary = build_summary(stack, config_path, config, capture, policy_run, policy_config_path)
+    summary["otherConfigKeys"] = list(stack_file.other_keys)
     code = EXIT_MANDATORY if policy_run.mandatory else EXIT_OK
     summary["exitCode"] = code
     if args.out is not None:
-        write_outputs(args.out, capture.registrations, [v.to_json() for v in policy_run.violations], summary)
+        try:
+            write_outputs(args.out, capture.registrations, [v.to_json() for v in policy_run.violations], summary)
+        except (OSError, ProgramError) as err:
+            print(f"--out {args.out}: {err}", file=sys.stderr)
+            return EXIT_USAGE
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:

@@ -23,13 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import jsonschema
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2_grpc
 
 from infra.plan.engine import PROJECT, Registration
+from infra.plan.policy_config import (
+    PolicyConfigError,
+    PolicySpec,
+    load_policy_config_file,
+)
+from infra.plan.policy_config import reconcile as reconcile_specs
 
-LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 _LEVEL_TO_PROTO = {
     "advisory": analyzer_pb2.ADVISORY,
     "mandatory": analyzer_pb2.MANDATORY,
@@ -38,14 +42,6 @@ _LEVEL_TO_PROTO = {
 }
 _PROTO_TO_LEVEL = {v: k for k, v in _LEVEL_TO_PROTO.items()}
 START_TIMEOUT_S = 60.0
-
-
-class PolicyConfigError(Exception):
-    """The policy config is invalid; ``problems`` lists each, as the CLI would refuse it."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("invalid policy pack config:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 class PolicyPackError(Exception):
@@ -110,70 +106,21 @@ class _Engine(engine_pb2_grpc.EngineServicer):
 # ---------------------------------------------------------------- policy config
 
 
-def load_policy_config_file(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PolicyConfigError([f"{path}: file not found"]) from None
-    except json.JSONDecodeError as err:
-        raise PolicyConfigError([f"{path}: not valid JSON: {err}"]) from None
-    if not isinstance(data, dict):
-        raise PolicyConfigError([f"{path}: expected a JSON object keyed by policy name"])
-    return data
-
-
 def reconcile(
     info: analyzer_pb2.AnalyzerInfo, user: Mapping[str, Any] | None
 ) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """Effective (levels, properties) per policy, as the CLI computes them, or ``PolicyConfigError``."""
-    levels: dict[str, str] = {}
-    props: dict[str, dict[str, Any]] = {}
-    schemas: dict[str, dict[str, Any]] = {}
-    for p in info.policies:
-        levels[p.name] = _PROTO_TO_LEVEL[p.enforcementLevel]
-        schema_props = json_format.MessageToDict(p.configSchema.properties)
-        schemas[p.name] = {"type": "object", "properties": schema_props, "required": list(p.configSchema.required)}
-        props[p.name] = {k: v["default"] for k, v in schema_props.items() if isinstance(v, dict) and "default" in v}
-    problems: list[str] = []
-    layers: list[tuple[str, Mapping[str, Any]]] = [
-        ("initial config", {k: _policy_config_to_json(v) for k, v in info.initialConfig.items()}),
+    """Effective (levels, properties) per policy of the running pack, as the CLI computes them."""
+    specs = [
+        PolicySpec(
+            p.name,
+            _PROTO_TO_LEVEL[p.enforcementLevel],
+            json_format.MessageToDict(p.configSchema.properties),
+            list(p.configSchema.required),
+        )
+        for p in info.policies
     ]
-    if user is not None:
-        layers.append(("policy config file", user))
-    for source, layer in layers:
-        for name, value in layer.items():
-            targets = list(levels) if name == "all" else [name]
-            if name != "all" and name not in levels:
-                problems.append(
-                    f"{source}: no policy named {name!r} in pack {info.name!r}; policies: {', '.join(sorted(levels))}"
-                )
-                continue
-            if isinstance(value, str):
-                value = {"enforcementLevel": value}
-            if not isinstance(value, Mapping):
-                problems.append(
-                    f"{source}: {name}: expected an enforcement level or an object, got {json.dumps(value)}"
-                )
-                continue
-            level = value.get("enforcementLevel")
-            if level is not None and level not in LEVELS:
-                problems.append(
-                    f"{source}: {name}.enforcementLevel: {json.dumps(level)} is not allowed; allowed: {', '.join(LEVELS)}"
-                )
-                continue
-            for target in targets:
-                if level is not None:
-                    levels[target] = level
-                if name != "all":
-                    props[target].update({k: v for k, v in value.items() if k != "enforcementLevel"})
-    for name in sorted(levels):
-        validator = jsonschema.Draft7Validator(schemas[name])
-        for err in sorted(validator.iter_errors(props[name]), key=lambda e: list(e.absolute_path)):
-            where = ".".join(str(p) for p in err.absolute_path)
-            problems.append(f"{name}{'.' + where if where else ''}: {err.message}")
-    if problems:
-        raise PolicyConfigError(problems)
-    return levels, props
+    initial = {k: _policy_config_to_json(v) for k, v in info.initialConfig.items()}
+    return reconcile_specs(specs, initial, user, info.name)
 
 
 def _policy_config_to_json(config: analyzer_pb2.PolicyConfig) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from infra.plan.engine import Registration
+from infra.plan.engine import ProgramError, Registration
 
 HELM_RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
 HELM_LIST = "helm-releases.yaml"
@@ -73,10 +73,15 @@ def manifests(registrations: Sequence[Registration]) -> list[tuple[str, dict[str
         obj = reg.inputs()
         kind = str(obj.get("kind", reg.type.rsplit(":", 1)[-1]))
         meta = obj.get("metadata") or {}
+        # "_" cannot occur in Kubernetes names, so distinct objects get distinct file names.
         parts = [kind.lower(), str(meta.get("namespace") or ""), str(meta.get("name") or reg.name)]
-        slug = re.sub(r"[^a-z0-9.-]+", "-", "-".join(p for p in parts if p).lower())
+        slug = "_".join(re.sub(r"[^a-z0-9.-]+", "-", p.lower()) for p in parts if p)
         out.append((f"{_KIND_RANK.get(kind, _DEFAULT_RANK):02d}-{slug}.yaml", obj))
     out.sort(key=lambda item: item[0])
+    for (first, _), (second, _) in zip(out, out[1:], strict=False):
+        if first == second:
+            # The API server would keep one of them; so would the file system. Never write one silently.
+            raise ProgramError(f"two Kubernetes objects with the same kind and name would be planned: {first}")
     return out
 
 

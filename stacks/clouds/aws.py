@@ -192,8 +192,6 @@ class Aws(ManagedCloud):
 
     def check_pool(self, config: PlatformConfig, i: int, pool: NodePool, offering: Offering) -> Iterable[Issue]:
         at = f"nodePools[{i}]"
-        if pool.max_nodes < 1:
-            yield key(f"{at}.maxNodes"), "0: an EKS node group needs maxSize >= 1; allowed: an integer >= 1"
         if eks_ami_type(offering, pool.ami_type.value) is None:
             yield (
                 key(f"{at}.amiType"),

@@ -13,6 +13,16 @@ from stacks.clouds.managed import ManagedCloud
 from stacks.model import Cloud, MigStrategy, NodePool, PlatformConfig
 
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_SERVICE_ACCOUNT_ID = re.compile(r"^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$")
+"""GCP's rule for service-account ids: 6-30 characters, a letter first, no trailing hyphen."""
+
+
+def pool_service_account_id(cluster: str, pool: str) -> str:
+    return f"{cluster[:10]}-{pool}"[:30].rstrip("-")
+
+
+def system_service_account_id(cluster: str) -> str:
+    return f"{cluster}-system"[:30].rstrip("-")
 
 
 class Gcp(ManagedCloud):
@@ -70,7 +80,33 @@ class Gcp(ManagedCloud):
             known = ", ".join(GCP_ZONE_REGIONS)
             yield key("region"), f"{config.region!r}: the GPU catalog has no zone data for this region; known: {known}"
             return
+        yield from self._service_accounts(config)
         yield from super().check(config)
+
+    def _service_accounts(self, config: PlatformConfig) -> Iterable[Issue]:
+        """Derived ids must be valid and distinct: truncation can make two pools' ids equal, or one too short."""
+        cluster = config.cluster.name
+        owners = {system_service_account_id(cluster): "the system pool"}
+        if not _SERVICE_ACCOUNT_ID.match(next(iter(owners))):
+            yield (
+                key("cluster.name"),
+                f"the system nodes' service-account id {next(iter(owners))!r} breaks GCP's rule (6-30 characters, a letter first)",
+            )
+        for i, pool in enumerate(config.node_pools):
+            account = pool_service_account_id(cluster, pool.name)
+            if not _SERVICE_ACCOUNT_ID.match(account):
+                yield (
+                    key(f"nodePools[{i}].name"),
+                    f"the pool's service-account id {account!r} (from cluster {cluster!r} and pool {pool.name!r}) breaks "
+                    "GCP's rule (6-30 characters, a letter first); use a longer pool name",
+                )
+            elif account in owners:
+                yield (
+                    key(f"nodePools[{i}].name"),
+                    f"the pool's service-account id {account!r} is also {owners[account]}'s (ids keep the cluster "
+                    "name's first 10 and 30 characters in all); use a pool name that differs earlier",
+                )
+            owners.setdefault(account, f"pool {pool.name}")
 
     def check_pool(self, config: PlatformConfig, i: int, pool: NodePool, offering: Offering) -> Iterable[Issue]:
         mig = pool.sharing.mig

@@ -97,6 +97,7 @@ class ManagedCloud(CloudBackend):
         if not config.node_pools:
             yield key("nodePools"), f"cloud {self.cloud.value} needs at least one GPU node pool"
         yield from self._stack_zones(config)
+        yield from self._network(config)
         yield from self._endpoint(config)
         for i, pool in enumerate(config.node_pools):
             yield from self._pool(config, i, pool)
@@ -114,6 +115,19 @@ class ManagedCloud(CloudBackend):
                     key(f"zones[{i}]"),
                     f"{zone!r} is not a zone of {config.region}{hint}; allowed: {', '.join(known)}",
                 )
+
+    def _network(self, config: PlatformConfig) -> Iterable[Issue]:
+        text = config.cluster.network_cidr
+        try:
+            network = ipaddress.IPv4Network(text)
+        except ValueError as err:
+            yield key("cluster.networkCidr"), f"{text!r} is not an IPv4 network ({err}); allowed: e.g. 10.0.0.0/16"
+            return
+        if not network.is_private:
+            yield (
+                key("cluster.networkCidr"),
+                f"{text!r} is not a private range; allowed: within 10/8, 172.16/12, 192.168/16",
+            )
 
     def _endpoint(self, config: PlatformConfig) -> Iterable[Issue]:
         cluster = config.cluster

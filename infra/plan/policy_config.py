@@ -1,0 +1,177 @@
+"""The policy config, checked as strictly as the stack config, before anything runs.
+
+The same reconciliation the Pulumi CLI performs (schema defaults, then the pack's
+initial config, then the user's ``--policy-pack-config`` file where ``all`` sets every
+level; then a JSON-schema check), plus what the CLI lets through: unknown keys inside
+a policy's config and values the pack's own checks refuse (an unknown quota code would
+otherwise silently switch the quota gate off). It runs on the pack's policy objects
+(``policies.pack``), so a bad file is refused in well under a second, without starting
+the pack; ``policy_runner`` runs the same function on what the started pack announces.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+LEVELS = ("advisory", "mandatory", "remediate", "disabled")
+ENFORCEMENT_LEVEL = "enforcementLevel"
+
+
+class PolicyConfigError(Exception):
+    """The policy config is invalid; ``problems`` lists each, as the CLI would refuse it."""
+
+    def __init__(self, problems: list[str], source: str = "policy pack config") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+        return f"invalid {self.source} ({count}):\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    name: str
+    level: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    """The config schema's properties (JSON schema per key, with defaults)."""
+    required: Sequence[str] = ()
+
+
+def _semantic_checks() -> dict[str, Callable[[Mapping[str, Any]], list[str]]]:
+    from policies import cloud_quota
+
+    return {cloud_quota.NAME: cloud_quota.config_problems}
+
+
+def pack_specs() -> list[PolicySpec]:
+    """The pack's policies, from its policy objects (no pack process)."""
+    from policies.pack import LEVEL, POLICIES
+
+    return [
+        PolicySpec(
+            p.name,
+            str((p.enforcement_level or LEVEL).value),
+            dict(p.config_schema.properties) if p.config_schema else {},
+            list(p.config_schema.required or []) if p.config_schema else [],
+        )
+        for p in POLICIES
+    ]
+
+
+def load_policy_config_file(path: Path) -> dict[str, Any]:
+    source = str(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise PolicyConfigError([f"{source}: file not found"]) from None
+    except IsADirectoryError:
+        raise PolicyConfigError([f"{source}: is a directory; expected a JSON file"]) from None
+    except OSError as err:
+        raise PolicyConfigError([f"{source}: cannot be read: {err.strerror or err}"]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise PolicyConfigError([f"{source}: is not UTF-8 text (byte {err.start})"]) from None
+    try:
+        document = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as err:
+        raise PolicyConfigError([f"{source}: not valid JSON: {err}"]) from None
+    except ValueError as err:
+        raise PolicyConfigError([f"{source}: {err}"]) from None
+    except RecursionError:
+        raise PolicyConfigError([f"{source}: nested too deep"]) from None
+    if not isinstance(document, dict):
+        raise PolicyConfigError([f"{source}: expected a JSON object keyed by policy name"])
+    return document
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON; allowed: finite numbers")
+
+
+def reconcile(
+    specs: Sequence[PolicySpec],
+    initial: Mapping[str, Any],
+    user: Mapping[str, Any] | None,
+    pack: str = "gpu-platform",
+) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Effective (levels, properties) per policy, as the CLI computes them, or ``PolicyConfigError``."""
+    levels = {s.name: s.level for s in specs}
+    schemas = {
+        s.name: {"type": "object", "properties": dict(s.properties), "required": list(s.required)} for s in specs
+    }
+    props = {
+        s.name: {k: v["default"] for k, v in s.properties.items() if isinstance(v, Mapping) and "default" in v}
+        for s in specs
+    }
+    problems: list[str] = []
+    layers: list[tuple[str, Mapping[str, Any]]] = [("initial config", initial)]
+    if user is not None:
+        layers.append(("policy config file", user))
+    for source, layer in layers:
+        for name, value in layer.items():
+            if name != "all" and name not in levels:
+                problems.append(_unknown(source, f"no policy named {name!r} in pack {pack!r}", name, levels))
+                continue
+            if isinstance(value, str):
+                value = {ENFORCEMENT_LEVEL: value}
+            if not isinstance(value, Mapping):
+                problems.append(
+                    f"{source}: {name}: expected an enforcement level or an object, got {json.dumps(value)}"
+                )
+                continue
+            level = value.get(ENFORCEMENT_LEVEL)
+            if level is not None and level not in LEVELS:
+                problems.append(
+                    f"{source}: {name}.{ENFORCEMENT_LEVEL}: {json.dumps(level)} is not allowed; allowed: {', '.join(LEVELS)}"
+                )
+                continue
+            targets = list(levels) if name == "all" else [name]
+            for key in value:
+                if key != ENFORCEMENT_LEVEL and (name == "all" or key not in schemas[name]["properties"]):
+                    allowed = sorted(schemas[name]["properties"]) if name != "all" else []
+                    problems.append(
+                        _unknown(source, f"{name}.{key}: no such property", str(key), allowed)
+                        if name != "all"
+                        else f"{source}: all.{key}: 'all' sets enforcement levels only"
+                    )
+            for target in targets:
+                if level is not None:
+                    levels[target] = level
+                if name != "all":
+                    props[target].update({k: v for k, v in value.items() if k in schemas[target]["properties"]})
+    checks = _semantic_checks()
+    for name in sorted(levels):
+        validator = jsonschema.Draft7Validator(schemas[name])
+        schema_problems = sorted(validator.iter_errors(props[name]), key=lambda e: list(e.absolute_path))
+        for err in schema_problems:
+            where = ".".join(str(p) for p in err.absolute_path)
+            problems.append(f"{name}{'.' + where if where else ''}: {err.message}")
+        if not schema_problems and levels[name] != "disabled" and name in checks:
+            problems += [f"{name}.{p}" for p in checks[name](props[name])]
+    if problems:
+        raise PolicyConfigError(problems)
+    return levels, props
+
+
+def _unknown(source: str, message: str, word: str, known: Sequence[str] | Mapping[str, Any]) -> str:
+    import difflib
+
+    names = sorted(known)
+    hint = difflib.get_close_matches(word, names, n=1)
+    guess = f" (did you mean {hint[0]}?)" if hint else ""
+    allowed = f"; allowed: {', '.join(names)}" if names else ""
+    return f"{source}: {message}{guess}{allowed}"
+
+
+def check_user_config(user: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """The user's policy config against the pack's own policies, before the program or the pack runs."""
+    return reconcile(pack_specs(), {}, user)

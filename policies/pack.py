@@ -1,0 +1,20 @@
+"""Every policy of the pack, in order: what ``__main__`` serves and what the offline plan checks policy
+config against before anything runs. Importing this module builds policy objects; it serves nothing."""
+
+from pulumi_policy import EnforcementLevel, Policy
+
+from policies import cloud_quota, deploy, gpu_limits, gpu_tolerations, pinned_versions
+
+NAME = "gpu-platform"
+LEVEL = EnforcementLevel.MANDATORY
+
+POLICIES: list[Policy] = [
+    gpu_limits.policy,
+    gpu_tolerations.policy,
+    pinned_versions.policy,
+    # The quota policy runs before its advisory companion, which reports what it found.
+    cloud_quota.policy,
+    cloud_quota.unknown_policy,
+    # Deployability: what `pulumi up` would refuse or deploy broken (policies/deploy/).
+    *(module.policy for module in deploy.MODULES),
+]
