@@ -251,16 +251,19 @@ def read_stack_file(path: Path) -> dict[str, Any]:
 
 
 def read_pulumi_config() -> dict[str, Any]:
-    """The ``gpu-platform:`` keys as the Pulumi engine passed them to this program."""
-    from pulumi.runtime.config import CONFIG, get_config_env
+    """The ``gpu-platform:`` keys as the Pulumi engine passed them to this program (same rules as a file)."""
+    from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
 
     # The language host hands config over with set_all_config (CONFIG); older
     # hosts and the policy runtime use the PULUMI_CONFIG environment variable.
     merged = {**get_config_env(), **CONFIG.get()}
     raw: dict[str, Any] = {}
+    issues: list[ConfigIssue] = []
     for full_key, value in sorted(merged.items()):
-        namespace, _, name = full_key.rpartition(":")
+        namespace, _, name = full_key.partition(":")
         if namespace != NAMESPACE:
+            if _near_namespace(namespace):
+                issues.append(ConfigIssue(full_key, f"unknown namespace {namespace!r} (did you mean {NAMESPACE}?)"))
             continue
         if name in _STRING_KEYS:
             raw[name] = value
@@ -269,6 +272,18 @@ def read_pulumi_config() -> dict[str, Any]:
             raw[name] = json.loads(value)
         except (TypeError, ValueError):
             raw[name] = value
+    cluster = raw.get("cluster")
+    kubeconfig = cluster.get("kubeconfig") if isinstance(cluster, dict) else None
+    if isinstance(kubeconfig, str) and kubeconfig != SECRET_PLACEHOLDER and not is_config_secret(f"{NAMESPACE}:cluster"):
+        issues.append(
+            ConfigIssue(
+                f"{NAMESPACE}:cluster.kubeconfig",
+                "is plain text in the stack config; store it encrypted: "
+                f"pulumi config set --secret --path '{NAMESPACE}:cluster.kubeconfig' < kubeconfig.yaml",
+            )
+        )
+    if issues:
+        raise ConfigError(issues, "pulumi config")
     return raw
 
 

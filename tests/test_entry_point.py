@@ -25,10 +25,32 @@ def test_entry_point_registers_what_build_registers(local_raw: dict[str, Any], p
 
 def test_entry_point_keeps_kubeconfig_secret(local_raw: dict[str, Any]) -> None:
     local_raw["cluster"] = {"kubeconfig": "apiVersion: v1\nkind: Config\n"}
-    capture = run_entry_point(ROOT / "infra", config_env(local_raw), "local")
+    # `pulumi config set --secret --path gpu-platform:cluster.kubeconfig` makes the whole key secret.
+    capture = run_entry_point(ROOT / "infra", config_env(local_raw), "local", ["gpu-platform:cluster"])
     assert capture.secret_outputs == ["kubeconfig"]
     provider = next(r for r in capture.registrations if r.type == "pulumi:providers:kubernetes")
     assert provider.inputs()["kubeconfig"] == "[secret]"
+
+
+def test_entry_point_refuses_a_plain_text_kubeconfig(local_raw: dict[str, Any]) -> None:
+    import pytest
+
+    from stacks.loader import ConfigError, load_pulumi
+
+    local_raw["cluster"] = {"kubeconfig": "apiVersion: v1\nkind: Config\npassword: hunter2\n"}
+    from pulumi.runtime import set_all_config
+
+    from infra.plan.engine import config_env as env
+
+    set_all_config(env(local_raw), [])
+    try:
+        with pytest.raises(ConfigError) as info:
+            load_pulumi()
+    finally:
+        set_all_config({}, [])
+    (issue,) = info.value.issues
+    assert issue.path == "gpu-platform:cluster.kubeconfig" and "--secret" in issue.message
+    assert "hunter2" not in str(info.value)
 
 
 def test_program_directories_do_not_shadow_the_standard_library() -> None:
@@ -46,9 +68,9 @@ def test_policy_pack_imports_only_what_its_own_venv_has() -> None:
     # nothing else (no pydantic, no cloud SDK).
     import ast
 
-    allowed = set(sys.stdlib_module_names) | {"pulumi", "pulumi_policy", "policies", "components"}
-    pure = [*Path(ROOT, "policies").glob("*.py"), *Path(ROOT, "components", "catalog").glob("*.py")]
-    pure += [Path(ROOT, "components", name) for name in ("__init__.py", "labels.py")]
+    allowed = set(sys.stdlib_module_names) | {"pulumi", "pulumi_policy", "policies", "components", "yaml"}
+    pure = [*Path(ROOT, "policies").rglob("*.py"), *Path(ROOT, "components", "catalog").glob("*.py")]
+    pure += [Path(ROOT, "components", name) for name in ("__init__.py", "labels.py", "versions.py")]
     for path in pure:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
@@ -58,4 +80,4 @@ def test_policy_pack_imports_only_what_its_own_venv_has() -> None:
             for name in names:
                 assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
     requirements = Path(ROOT, "policies", "requirements.txt").read_text()
-    assert "pulumi-policy==" in requirements and "-e" not in requirements
+    assert "pulumi-policy==" in requirements and "PyYAML==" in requirements and "-e" not in requirements

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import runpy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -281,14 +281,16 @@ def config_env(raw: Mapping[str, Any], namespace: str = PROJECT) -> dict[str, st
     return {f"{namespace}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in sorted(raw.items())}
 
 
-def run_entry_point(program_dir: Path, config: Mapping[str, str], stack: str) -> Capture:
+def run_entry_point(
+    program_dir: Path, config: Mapping[str, str], stack: str, secret_keys: Sequence[str] = ()
+) -> Capture:
     """Run the project's real entry point (``infra/__main__.py``) as the language host would.
 
     The language host runs the ``main`` directory with ``runpy`` after setting
     the stack config; so does this, so the offline plan exercises exactly the
     code ``pulumi up`` runs.
     """
-    pulumi.runtime.set_all_config(dict(config), [])
+    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
     try:
         return run_program(lambda: runpy.run_path(str(program_dir), run_name="__main__") and None, stack)
     finally:
