@@ -56,6 +56,7 @@ def _fields_for_cloud(c: PlatformConfig) -> Iterable[Issue]:
     yield from _gated("root", "", c, cloud)
     yield from _gated("cluster", "cluster.", c.cluster, cloud)
     yield from _gated("gpuSoftware", "gpuSoftware.", c.gpu_software, cloud)
+    yield from _gated("systemPool", "cluster.systemPool.", c.cluster.system_pool, cloud)
     for i, pool in enumerate(c.node_pools):
         yield from _gated("pool", f"nodePools[{i}].", pool, cloud)
 
@@ -108,8 +109,8 @@ KUBERNETES_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-syst
 def _reserved_namespaces(c: PlatformConfig) -> dict[str, str]:
     """Namespace -> who owns it: Kubernetes itself, or a component of this stack that installs into it."""
     owners = dict.fromkeys(KUBERNETES_NAMESPACES, "Kubernetes")
-    if c.queues.enabled and c.teams:
-        owners[L.KUEUE_NAMESPACE] = "Kueue (gpu-platform:queues)"
+    # Kueue's, whether or not queues are on yet: adding a team later must not collide.
+    owners[L.KUEUE_NAMESPACE] = "Kueue (gpu-platform:queues)"
     return owners
 
 
@@ -150,6 +151,8 @@ def _teams(c: PlatformConfig) -> Iterable[Issue]:
 
 # Label keys the platform sets on every GPU node (and selects on): config labels cannot override them.
 PLATFORM_LABEL_PREFIXES = ("gpu-platform.io/",)
+# Karpenter refuses NodePool template labels in its own domains.
+KARPENTER_LABEL_PREFIXES = ("karpenter.sh/", "karpenter.k8s.aws/")
 PLATFORM_LABELS = frozenset(
     {
         L.GPU_PRODUCT_LABEL,
@@ -182,6 +185,8 @@ NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-
 def _label_problem(label: str) -> str | None:
     if label in PLATFORM_LABELS or label.startswith(PLATFORM_LABEL_PREFIXES):
         return "is set by the platform on every GPU node (queues and plugins select on it); use another key"
+    if label.startswith(KARPENTER_LABEL_PREFIXES):
+        return "is in Karpenter's own domain, which it refuses in NodePool labels; use another key"
     prefix = label.split("/", 1)[0] if "/" in label else ""
     restricted = prefix.endswith(("kubernetes.io", "k8s.io"))
     if restricted and label not in KUBELET_LABELS and not label.startswith(KUBELET_LABEL_PREFIXES):

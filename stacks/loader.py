@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,10 +72,19 @@ class StackFile:
     """The ``gpu-platform:`` keys, prefix removed, as plain JSON values (secrets as a placeholder)."""
     other_keys: tuple[str, ...]
     """Keys of other namespaces (provider config such as ``aws:region``): Pulumi passes them to providers."""
+    issues: tuple[ConfigIssue, ...] = ()
+    """What is wrong with the file beyond its values (reported together with the values' problems)."""
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing what Pulumi's YAML reader refuses: a mapping key given twice."""
+class _PulumiYamlLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading scalars as Pulumi's YAML 1.2 reader does, refusing duplicate keys.
+
+    PyYAML implements YAML 1.1, where ``yes``/``off`` are booleans and ``1:30`` is the integer 90;
+    Pulumi hands the program those as the strings they are in YAML 1.2. The offline plan must read
+    the file exactly as ``pulumi up`` will, so the implicit types are the YAML 1.2 core schema's.
+    """
+
+    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -90,6 +100,37 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep)
+
+
+# The YAML 1.2 core schema's implicit scalars (anything else is a string).
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+):
+    _PulumiYamlLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def _int_12(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    base = 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10
+    return int(text[2:] if base != 10 else text, base)
+
+
+_PulumiYamlLoader.add_constructor("tag:yaml.org,2002:int", _int_12)
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """A parser error without the quoted source line: that line may hold a secret."""
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    problem = getattr(err, "problem", None) or getattr(err, "context", None) or "unreadable YAML"
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"not valid YAML: {problem}{where}"
 
 
 def _source_error(source: str, message: str) -> ConfigError:
@@ -131,6 +172,9 @@ def _plain(value: Any, at: str, issues: list[ConfigIssue], depth: int = 0, budge
         return None
     if isinstance(value, dict):
         if set(value) == {"secure"}:
+            if not isinstance(value["secure"], str):
+                issues.append(ConfigIssue(at, "secure: holds the ciphertext Pulumi wrote, a string; set it again"))
+                return None
             return SECRET_PLACEHOLDER  # the stack's secrets provider is not available offline
         out: dict[str, Any] = {}
         for key, item in value.items():
@@ -178,9 +222,9 @@ def load_stack_file(path: Path) -> StackFile:
     source = str(path)
     text = _read_text(path)
     try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
+        document = yaml.load(text, Loader=_PulumiYamlLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as err:
-        raise _source_error(source, f"not valid YAML: {err}") from None
+        raise _source_error(source, _yaml_problem(err)) from None
     except RecursionError:
         raise _source_error(source, "nested too deep to read") from None
     if document is None:
@@ -205,10 +249,13 @@ def load_stack_file(path: Path) -> StackFile:
         raise ConfigError(issues, source)
     raw: dict[str, Any] = {}
     other: list[str] = []
+    budget = [MAX_VALUES]
     for key, value in config.items():
         full = str(key)
         namespace, _, name = full.partition(":")
-        if not name:
+        if not namespace and name:
+            issues.append(ConfigIssue(full, "has an empty namespace; Pulumi config keys are <namespace>:<name>"))
+        elif not name:
             issues.append(
                 ConfigIssue(
                     full, f"has no namespace; Pulumi config keys are <namespace>:<name>, e.g. {NAMESPACE}:{full}"
@@ -219,12 +266,21 @@ def load_stack_file(path: Path) -> StackFile:
                 issues.append(ConfigIssue(full, f"unknown namespace {namespace!r} (did you mean {NAMESPACE}?)"))
             else:
                 other.append(full)
+                _plain(value, full, issues, budget=budget)  # Pulumi reads these too: no bombs, no YAML-only values
         elif name.startswith("config:"):
             issues.append(ConfigIssue(full, f"legacy key form; write {NAMESPACE}:{name.removeprefix('config:')}"))
         elif ":" in name:
             issues.append(ConfigIssue(full, f"a config key has one namespace; write {NAMESPACE}:<name>"))
+        elif "[" in name or "." in name:
+            top = re.split(r"[.\[]", name, maxsplit=1)[0]
+            issues.append(
+                ConfigIssue(
+                    full,
+                    f"path syntax is for `pulumi config set --path`; in the file, nest the value under {NAMESPACE}:{top}",
+                )
+            )
         else:
-            raw[name] = _plain(value, f"{NAMESPACE}:{name}", issues)
+            raw[name] = _plain(value, f"{NAMESPACE}:{name}", issues, budget=budget)
     cluster = raw.get("cluster")
     if (
         isinstance(cluster, dict)
@@ -240,14 +296,15 @@ def load_stack_file(path: Path) -> StackFile:
                 "(or point cluster.kubeconfigPath at the file)",
             )
         )
-    if issues:
-        raise ConfigError(issues, source)
-    return StackFile(raw, tuple(sorted(other)))
+    return StackFile(raw, tuple(sorted(other)), tuple(issues))
 
 
 def read_stack_file(path: Path) -> dict[str, Any]:
     """The ``gpu-platform:`` keys of a ``Pulumi.<stack>.yaml`` file, prefix removed (see ``load_stack_file``)."""
-    return load_stack_file(path).raw
+    stack = load_stack_file(path)
+    if stack.issues:
+        raise ConfigError(list(stack.issues), str(path))
+    return stack.raw
 
 
 def read_pulumi_config() -> dict[str, Any]:
@@ -274,7 +331,11 @@ def read_pulumi_config() -> dict[str, Any]:
             raw[name] = value
     cluster = raw.get("cluster")
     kubeconfig = cluster.get("kubeconfig") if isinstance(cluster, dict) else None
-    if isinstance(kubeconfig, str) and kubeconfig != SECRET_PLACEHOLDER and not is_config_secret(f"{NAMESPACE}:cluster"):
+    if (
+        isinstance(kubeconfig, str)
+        and kubeconfig != SECRET_PLACEHOLDER
+        and not is_config_secret(f"{NAMESPACE}:cluster")
+    ):
         issues.append(
             ConfigIssue(
                 f"{NAMESPACE}:cluster.kubeconfig",
@@ -305,7 +366,18 @@ def parse(raw: Mapping[str, Any], source: str = "stack config") -> PlatformConfi
 
 
 def load_file(path: Path) -> PlatformConfig:
-    return parse(read_stack_file(path), source=str(path))
+    return parse_stack_file(load_stack_file(path), source=str(path))
+
+
+def parse_stack_file(stack: StackFile, source: str) -> PlatformConfig:
+    """The file's values validated, its own problems and theirs reported together."""
+    try:
+        config = parse(stack.raw, source=source)
+    except ConfigError as err:
+        raise ConfigError([*stack.issues, *err.issues], source) from None
+    if stack.issues:
+        raise ConfigError(list(stack.issues), source)
+    return config
 
 
 def load_pulumi() -> PlatformConfig:

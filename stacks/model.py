@@ -159,9 +159,9 @@ class ClusterConfig(Model):
     """aws/gcp: the CPU node pool for system components."""
     karpenter: bool = False
     """aws only: install Karpenter so pools with ``provisioner: karpenter`` get NodePools. Default false."""
-    context: str | None = None
+    context: Annotated[str, Field(min_length=1)] | None = None
     """kubeconfig context to use (``existing`` only), e.g. ``kind-gpu-platform``. Default: the file's current context."""
-    kubeconfig_path: str | None = None
+    kubeconfig_path: Annotated[str, Field(min_length=1)] | None = None
     """Path of the kubeconfig file (``existing`` only). Default: the provider's default (``$KUBECONFIG`` or ``~/.kube/config``)."""
     kubeconfig: SecretStr | None = None
     """Inline kubeconfig contents (``existing`` only); set it with ``pulumi config set --secret``. Kept secret everywhere."""

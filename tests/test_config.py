@@ -572,7 +572,8 @@ def file_errors(path: Path) -> list[str]:
         ),
         ("config:\n  gpu-platform:node_pools: []\n", "gpu-platform:node_pools: unknown key (did you mean nodePools?)"),
         ("confg:\n  gpu-platform:cloud: aws\n", "confg: not a key of a Pulumi stack file (did you mean config?)"),
-        ("config:\n  gpu-platform:zones: [2024-01-01]\n", "gpu-platform:zones[0]: is a YAML date"),
+        ("config:\n  gpu-platform:zones: [!!timestamp 2024-01-01]\n", "gpu-platform:zones[0]: is a YAML date"),
+        ("config:\n  gpu-platform:cloud: !!binary aGk=\n", "gpu-platform:cloud: is YAML binary"),
         ("config:\n  gpu-platform:teams: &a [*a]\n", "nested too deep"),
         ("- a\n- b\n", "expected a mapping with a 'config:' key"),
         (
@@ -585,6 +586,14 @@ def test_stack_files_follow_pulumis_rules(tmp_path: Path, text: str, expected: s
     errors = file_errors(write(tmp_path, text))
     assert any(expected in e for e in errors), errors
     assert not any("hunter2" in e for e in errors)  # a secret is never echoed
+
+
+def test_scalars_are_read_as_pulumi_reads_them_yaml_1_2(tmp_path: Path) -> None:
+    from stacks.loader import load_stack_file
+
+    text = "config:\n  gpu-platform:queues: {enabled: off, cohort: yes}\n  gpu-platform:zones: [1:30, 2024-01-01]\n"
+    raw = load_stack_file(write(tmp_path, text)).raw
+    assert raw == {"queues": {"enabled": "off", "cohort": "yes"}, "zones": ["1:30", "2024-01-01"]}
 
 
 def test_other_namespaces_pass_through_and_are_listed(tmp_path: Path) -> None:

@@ -238,5 +238,5 @@ def test_two_objects_with_one_kind_and_name_are_never_written(tmp_path: Path) ->
         k8s.core.v1.Namespace("second", metadata={"name": "same"})
 
     capture = run_program(program, "twice")
-    with pytest.raises(ProgramError, match="same kind and name would be planned: 00-namespace_same.yaml"):
+    with pytest.raises(ProgramError, match=r"same kind and name would be planned: 00-namespace_same\.yaml"):
         manifests(capture.registrations)

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.plan.report import build_summary, render_table
-from stacks.loader import ConfigError, load_stack_file, parse
+from stacks.loader import ConfigError, ConfigIssue, load_stack_file, parse_stack_file
+from stacks.model import NAMESPACE
 
 ROOT = Path(__file__).resolve().parents[2]
 EXIT_OK, EXIT_MANDATORY, EXIT_USAGE, EXIT_PROGRAM = 0, 1, 2, 3
@@ -44,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
         "--policy-pack", type=Path, default=ROOT / "policies", help="policy pack directory (default: policies/)"
     )
     p.add_argument(
-        "--out", type=Path, default=None, help="write resources.json, policy.json, summary.json, manifests/ here"
+        "--out", default=None, help="write resources.json, policy.json, summary.json, manifests/ here"
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     return p
@@ -59,7 +60,8 @@ def _usage_problems(args: argparse.Namespace, stack: str) -> list[str]:
             f"{where}: {stack!r} is not a Pulumi stack name; allowed: 1-100 letters, digits, '-', '_' or '.'"
         )
     if args.out is not None:
-        problems += _out_problems(args.out)
+        # A string, not a Path, until checked: Path("") would quietly mean the working directory.
+        problems += _out_problems(Path(args.out)) if args.out else ["--out: empty; allowed: a directory path"]
     pack = args.policy_pack
     if not (pack / "PulumiPolicy.yaml").is_file():
         problems.append(f"--policy-pack {pack}: not a policy pack directory (no PulumiPolicy.yaml there)")
@@ -102,7 +104,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = None
     try:
         stack_file = load_stack_file(config_path)
-        config = parse(stack_file.raw, source=str(config_path))
+        if not stack_file.raw:
+            raise ConfigError(
+                [
+                    ConfigIssue(
+                        str(config_path),
+                        f"sets no {NAMESPACE}: keys, so there is nothing to plan; "
+                        "start from stacks/Pulumi.local.yaml (or another example stack)",
+                    ),
+                    *stack_file.issues,
+                ],
+                str(config_path),
+            )
+        config = parse_stack_file(stack_file, source=str(config_path))
     except ConfigError as err:
         errors.append(err.render())
     policy_config = None
@@ -140,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary["exitCode"] = code
     if args.out is not None:
         try:
-            write_outputs(args.out, capture.registrations, [v.to_json() for v in policy_run.violations], summary)
+            write_outputs(Path(args.out), capture.registrations, [v.to_json() for v in policy_run.violations], summary)
         except (OSError, ProgramError) as err:
             print(f"--out {args.out}: {err}", file=sys.stderr)
             return EXIT_USAGE

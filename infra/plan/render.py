@@ -8,6 +8,7 @@ chart, version and values instead.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -78,7 +79,7 @@ def manifests(registrations: Sequence[Registration]) -> list[tuple[str, dict[str
         slug = "_".join(re.sub(r"[^a-z0-9.-]+", "-", p.lower()) for p in parts if p)
         out.append((f"{_KIND_RANK.get(kind, _DEFAULT_RANK):02d}-{slug}.yaml", obj))
     out.sort(key=lambda item: item[0])
-    for (first, _), (second, _) in zip(out, out[1:], strict=False):
+    for (first, _), (second, _) in itertools.pairwise(out):
         if first == second:
             # The API server would keep one of them; so would the file system. Never write one silently.
             raise ProgramError(f"two Kubernetes objects with the same kind and name would be planned: {first}")

@@ -98,6 +98,10 @@ FIELD_CAPABILITIES: dict[str, dict[str, Capability]] = {
         "minNodes": Capability.MANAGED_CLUSTER,
         "zones": Capability.MANAGED_CLUSTER,
     },
+    "systemPool": {
+        "instanceType": Capability.INSTANCE_TYPES,
+        "machineType": Capability.MACHINE_TYPES,
+    },
     "gpuSoftware": {
         "stack": Capability.GPU_SOFTWARE_CHOICE,
         "gpuOperator": Capability.GPU_SOFTWARE_CHOICE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 
@@ -12,6 +13,8 @@ from stacks.clouds.base import Capability, Issue, key
 from stacks.clouds.managed import ManagedCloud
 from stacks.model import Cloud, MigStrategy, NodePool, PlatformConfig
 
+CONTROL_PLANE_CIDR = "172.16.0.0/28"
+"""The control plane's range on private GKE clusters (also in components/gke_cluster.py)."""
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _SERVICE_ACCOUNT_ID = re.compile(r"^[a-z](?:[-a-z0-9]{4,28}[a-z0-9])$")
 """GCP's rule for service-account ids: 6-30 characters, a letter first, no trailing hyphen."""
@@ -82,6 +85,28 @@ class Gcp(ManagedCloud):
             return
         yield from self._service_accounts(config)
         yield from super().check(config)
+
+    def _network(self, config: PlatformConfig) -> Iterable[Issue]:
+        yield from super()._network(config)
+        try:
+            base = ipaddress.IPv4Network(config.cluster.network_cidr)
+        except ValueError:
+            return  # reported above
+        if base.overlaps(ipaddress.IPv4Network(CONTROL_PLANE_CIDR)):
+            yield (
+                key("cluster.networkCidr"),
+                f"{base} overlaps the control plane's range {CONTROL_PLANE_CIDR}; GKE refuses the cluster; choose another",
+            )
+        # GKE gives each node a /24 of pod addresses (110 pods); the pods' range is half the network.
+        pods_prefix = base.prefixlen + 1
+        capacity = 2 ** max(0, 24 - pods_prefix) if pods_prefix <= 24 else 0
+        nodes = config.cluster.system_pool.max_nodes + sum(p.max_nodes for p in config.node_pools)
+        if capacity < nodes:
+            yield (
+                key("cluster.networkCidr"),
+                f"{base} leaves a /{pods_prefix} for pods, room for {capacity} node(s) at a /24 each, but the "
+                f"pools may grow to {nodes} nodes; use a larger range (a /16 holds 128)",
+            )
 
     def _service_accounts(self, config: PlatformConfig) -> Iterable[Issue]:
         """Derived ids must be valid and distinct: truncation can make two pools' ids equal, or one too short."""

@@ -159,7 +159,7 @@ class ManagedCloud(CloudBackend):
             except ValueError as err:
                 yield (
                     at,
-                    f"{text!r} is not an IPv4 network ({err}); allowed: a CIDR like 198.18.0.0/16 with no host bits",
+                    f"{text!r} is not an IPv4 network ({err}); allowed: a CIDR like 192.30.252.0/22 with no host bits",
                 )
                 continue
             if network in seen:
