@@ -44,9 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--policy-pack", type=Path, default=ROOT / "policies", help="policy pack directory (default: policies/)"
     )
-    p.add_argument(
-        "--out", default=None, help="write resources.json, policy.json, summary.json, manifests/ here"
-    )
+    p.add_argument("--out", default=None, help="write resources.json, policy.json, summary.json, manifests/ here")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     return p
 
