@@ -87,7 +87,7 @@ def from_moto(types: Iterable[str], date: str) -> CatalogData:
     base = moto_offerings_dir()
     if base is None:
         raise SourceUnavailable(
-            "moto is not installed (it ships the offerings snapshot): pip install -r requirements.txt, "
+            "moto is not installed (it ships the offerings snapshot): pip install -r requirements-dev.txt, "
             "or use --source aws with AWS credentials"
         )
     wanted = set(types)

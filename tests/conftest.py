@@ -1,4 +1,8 @@
-"""Shared fixtures: the example stacks, a plan runner under the mock engine, the upstream reference data."""
+"""Shared fixtures: the example stacks and a plan runner under the mock engine.
+
+Everything here reads the repository and installed packages only; checks against the upstream
+reference data beside the repository live in ``conformance/`` (``python3 tasks.py conformance``).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,6 @@ from stacks.model import PlatformConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
-SHARED = ROOT.parent / "shared"
-REFERENCE = SHARED / "reference"
 
 
 def stack_raw(stack: str) -> dict[str, Any]:
@@ -43,9 +45,3 @@ def plan() -> Callable[[dict[str, Any] | PlatformConfig], Capture]:
 
 def by_type(capture: Capture, type_: str) -> list[Registration]:
     return [r for r in capture.registrations if r.type == type_]
-
-
-@pytest.fixture(scope="session")
-def reference() -> Path:
-    assert REFERENCE.is_dir(), f"upstream reference data expected at {REFERENCE} (../shared/reference)"
-    return REFERENCE

@@ -1,7 +1,7 @@
 """The GPU catalog: AWS rows and the zone data file against AWS's own data as moto ships it (installed
 package, no network), the GCP tables' integrity, the resolve/lookup contract, the refresh task and the
 `python -m infra.catalog` CLI. Nothing here reads outside the repository and the installed packages:
-comparisons with the upstream reference copies in ../shared live in conformance/test_catalog_reference.py."""
+comparisons with the upstream reference copies beside the repository live in conformance/."""
 
 from __future__ import annotations
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from components import device_plugin, fake_gpus
+from components import device_plugin
 from components.pool_spec import PoolSpec, SharingMode, SharingSpec, TaintSpec
 from components.versions import FAKE_GPU_OPERATOR, NVIDIA_DEVICE_PLUGIN
 from tests.conftest import by_type
@@ -171,37 +169,3 @@ def test_gpu_taint_not_duplicated_by_extra_taints() -> None:
     gpu = TaintSpec("nvidia.com/gpu", "present", "NoSchedule")
     pool = PoolSpec("p", "l4", 1, 1, extra_taints=(gpu, TaintSpec("a", "b", "NoSchedule")))
     assert pool.taints == (gpu, TaintSpec("a", "b", "NoSchedule"))
-
-
-def _value_paths(reference: Path, chart: str) -> set[str]:
-    return set(json.loads((reference / "helm-charts" / chart / "value-paths.json").read_text())["paths"])
-
-
-def _leaf_paths(values: Any, prefix: str = "") -> set[str]:
-    """Top two levels of the values we set (deeper maps like topology.nodePools.<pool> are free-form)."""
-    out = set()
-    for key, value in values.items():
-        path = f"{prefix}{key}"
-        out.add(path)
-        if isinstance(value, dict) and prefix == "":
-            out |= _leaf_paths(value, f"{path}.")
-    return out
-
-
-def test_helm_values_exist_in_the_charts(reference: Path) -> None:
-    # Helm ignores misspelled values silently: every key we set must be a key the chart reads.
-    pools = [PoolSpec("a", "l4", 1, 1, simulated=True), PoolSpec("b", "t4", 1, 1)]
-    plugin = _leaf_paths(dict(device_plugin.helm_values("cm", pools, True)))
-    assert plugin <= _value_paths(reference, "nvidia-device-plugin"), plugin - _value_paths(
-        reference, "nvidia-device-plugin"
-    )
-    fake = _leaf_paths(fake_gpus.helm_values(pools))
-    assert fake <= _value_paths(reference, "fake-gpu-operator"), fake - _value_paths(reference, "fake-gpu-operator")
-
-
-def test_pinned_chart_versions_match_upstream_releases(reference: Path) -> None:
-    sources = {s["chart"]: s for s in json.loads((reference / "helm-charts" / "sources.json").read_text())}
-    assert sources["nvidia-device-plugin"]["tag"] == f"v{NVIDIA_DEVICE_PLUGIN.version}"
-    assert sources["fake-gpu-operator"]["tag"] == f"v{FAKE_GPU_OPERATOR.version}"
-    assert sources["fake-gpu-operator"]["helm_repo"]["primary"] == FAKE_GPU_OPERATOR.chart
-    assert sources["nvidia-device-plugin"]["helm_repo"]["primary"] == NVIDIA_DEVICE_PLUGIN.repo

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from components import dcgm, device_plugin, gpu_operator
+from components import device_plugin, gpu_operator
 from components.gpu_queues import TeamQueue, cluster_queue_spec, namespace_gpu_limits
 from components.pool_spec import MigSpec, PoolSpec, SharingMode, SharingSpec
 from stacks.loader import ConfigError, parse
@@ -407,51 +405,6 @@ def test_no_queues_when_disabled(plan: Any) -> None:
     capture = plan(config)
     assert kinds(capture, "ClusterQueue") == {} and by_type(capture, "kubernetes:core/v1:ResourceQuota") == []
     assert "oci://registry.k8s.io/kueue/charts/kueue" not in charts(capture)
-
-
-# ---------------------------------------------------------------- chart values exist
-
-
-def _paths(reference: Path, chart: str) -> set[str]:
-    return set(json.loads((reference / "helm-charts" / chart / "value-paths.json").read_text())["paths"])
-
-
-# Kubernetes objects or flag maps, not chart keys.
-FREE_FORM = {"affinity", "tolerations", "nodeSelector", "resources", "extraArgs"}
-
-
-def _two_levels(values: dict[str, Any], prefix: str = "") -> set[str]:
-    out = set()
-    for key, value in values.items():
-        out.add(f"{prefix}{key}")
-        if isinstance(value, dict) and not prefix and key not in FREE_FORM:
-            out |= _two_levels(value, f"{key}.")
-    return out
-
-
-def test_operator_dcgm_and_kueue_values_exist_in_their_charts(reference: Path) -> None:
-    pools = [PoolSpec("a", "h100", 8, 1, sharing=SharingSpec(mig=MigSpec("single", (("1g.10gb", 7),))))]
-    operator = _two_levels(
-        gpu_operator.helm_values(
-            pools, "a", "b", driver=False, toolkit=False, dcgm=True, service_monitor=True, mig_reboot=True, mofed=False
-        )
-    )
-    assert operator <= _paths(reference, "gpu-operator"), operator - _paths(reference, "gpu-operator")
-    exporter = _two_levels(dcgm.helm_values(pools, True))
-    assert exporter <= _paths(reference, "dcgm-exporter"), exporter - _paths(reference, "dcgm-exporter")
-    assert {"enablePrometheus"} <= _paths(reference, "kueue")
-
-
-def test_aws_add_on_values_exist_in_their_charts(reference: Path) -> None:
-    from components import cluster_autoscaler, device_plugin, efa
-
-    pools = [PoolSpec("a", "h100", 8, 1)]
-    autoscaler = _two_levels(cluster_autoscaler.helm_values("c", "us-east-1", "1.35", "arn"))
-    assert autoscaler <= _paths(reference, "cluster-autoscaler"), autoscaler - _paths(reference, "cluster-autoscaler")
-    plugin = _two_levels(efa.helm_values(pools))
-    assert plugin <= _paths(reference, "aws-efa-k8s-device-plugin")
-    nvidia = _two_levels(dict(device_plugin.helm_values("cm", pools, False, mofed=False)))
-    assert nvidia <= _paths(reference, "nvidia-device-plugin"), nvidia - _paths(reference, "nvidia-device-plugin")
 
 
 def test_node_size_fields_only_on_existing_clusters() -> None:

@@ -1,0 +1,88 @@
+"""Helm values and chart pins against the upstream charts in ../shared/reference/helm-charts.
+
+Helm ignores misspelled values silently, so every key the platform sets must be a key the pinned
+chart reads (``value-paths.json``: every values path of the chart at its release tag), and the pins
+in ``components/versions.py`` must be the releases those files came from (``sources.json``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from components import cluster_autoscaler, dcgm, device_plugin, efa, fake_gpus, gpu_operator
+from components.pool_spec import MigSpec, PoolSpec, SharingSpec
+from components.versions import FAKE_GPU_OPERATOR, NVIDIA_DEVICE_PLUGIN
+
+# Kubernetes objects or flag maps, not chart keys.
+FREE_FORM = {"affinity", "tolerations", "nodeSelector", "resources", "extraArgs"}
+
+
+def _paths(reference_root: Path, chart: str) -> set[str]:
+    return set(json.loads((reference_root / "helm-charts" / chart / "value-paths.json").read_text())["paths"])
+
+
+def _leaf_paths(values: Any, prefix: str = "") -> set[str]:
+    """Top two levels of the values we set (deeper maps like topology.nodePools.<pool> are free-form)."""
+    out = set()
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        out.add(path)
+        if isinstance(value, dict) and prefix == "":
+            out |= _leaf_paths(value, f"{path}.")
+    return out
+
+
+def _two_levels(values: dict[str, Any], prefix: str = "") -> set[str]:
+    out = set()
+    for key, value in values.items():
+        out.add(f"{prefix}{key}")
+        if isinstance(value, dict) and not prefix and key not in FREE_FORM:
+            out |= _two_levels(value, f"{key}.")
+    return out
+
+
+def test_helm_values_exist_in_the_charts(reference_root: Path) -> None:
+    pools = [PoolSpec("a", "l4", 1, 1, simulated=True), PoolSpec("b", "t4", 1, 1)]
+    plugin = _leaf_paths(dict(device_plugin.helm_values("cm", pools, True)))
+    upstream = _paths(reference_root, "nvidia-device-plugin")
+    assert plugin <= upstream, plugin - upstream
+    fake = _leaf_paths(fake_gpus.helm_values(pools))
+    upstream = _paths(reference_root, "fake-gpu-operator")
+    assert fake <= upstream, fake - upstream
+
+
+def test_pinned_chart_versions_match_upstream_releases(reference_root: Path) -> None:
+    sources = {s["chart"]: s for s in json.loads((reference_root / "helm-charts" / "sources.json").read_text())}
+    assert sources["nvidia-device-plugin"]["tag"] == f"v{NVIDIA_DEVICE_PLUGIN.version}"
+    assert sources["fake-gpu-operator"]["tag"] == f"v{FAKE_GPU_OPERATOR.version}"
+    assert sources["fake-gpu-operator"]["helm_repo"]["primary"] == FAKE_GPU_OPERATOR.chart
+    assert sources["nvidia-device-plugin"]["helm_repo"]["primary"] == NVIDIA_DEVICE_PLUGIN.repo
+
+
+def test_operator_dcgm_and_kueue_values_exist_in_their_charts(reference_root: Path) -> None:
+    pools = [PoolSpec("a", "h100", 8, 1, sharing=SharingSpec(mig=MigSpec("single", (("1g.10gb", 7),))))]
+    operator = _two_levels(
+        gpu_operator.helm_values(
+            pools, "a", "b", driver=False, toolkit=False, dcgm=True, service_monitor=True, mig_reboot=True, mofed=False
+        )
+    )
+    upstream = _paths(reference_root, "gpu-operator")
+    assert operator <= upstream, operator - upstream
+    exporter = _two_levels(dcgm.helm_values(pools, True))
+    upstream = _paths(reference_root, "dcgm-exporter")
+    assert exporter <= upstream, exporter - upstream
+    assert {"enablePrometheus"} <= _paths(reference_root, "kueue")
+
+
+def test_aws_add_on_values_exist_in_their_charts(reference_root: Path) -> None:
+    pools = [PoolSpec("a", "h100", 8, 1)]
+    autoscaler = _two_levels(cluster_autoscaler.helm_values("c", "us-east-1", "1.35", "arn"))
+    upstream = _paths(reference_root, "cluster-autoscaler")
+    assert autoscaler <= upstream, autoscaler - upstream
+    plugin = _two_levels(efa.helm_values(pools))
+    assert plugin <= _paths(reference_root, "aws-efa-k8s-device-plugin")
+    nvidia = _two_levels(dict(device_plugin.helm_values("cm", pools, False, mofed=False)))
+    upstream = _paths(reference_root, "nvidia-device-plugin")
+    assert nvidia <= upstream, nvidia - upstream
