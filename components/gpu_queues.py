@@ -67,8 +67,24 @@ def _per_unit(pool: PoolSpec) -> tuple[float, float]:
     return pool.cpus_per_node / units_per_node, pool.memory_gib_per_node / units_per_node
 
 
-def cluster_queue_spec(team: TeamQueue, pools: Sequence[PoolSpec], cohort: str) -> dict[str, Any]:
-    included = [p for p in queued_pools(pools) if p.name in team.quota or team.can_borrow]
+MAX_FLAVORS = 64
+"""Kueue's limit on flavors in one ClusterQueue resource group (its CRD: resourceGroups[].flavors maxItems)."""
+
+
+def lendable_pools(teams: Sequence[TeamQueue]) -> frozenset[str]:
+    """Pools some team has nominal quota on: the only ones a borrowing team can borrow on in the cohort."""
+    return frozenset(pool for t in teams for pool, units in t.quota.items() if units > 0)
+
+
+def reachable(team: TeamQueue, pool: PoolSpec, lendable: frozenset[str]) -> bool:
+    """A team's queue needs a flavor for its own pools, and (borrowing) for the pools others can lend."""
+    return pool.name in team.quota or (team.can_borrow and pool.name in lendable)
+
+
+def cluster_queue_spec(
+    team: TeamQueue, pools: Sequence[PoolSpec], cohort: str, lendable: frozenset[str]
+) -> dict[str, Any]:
+    included = [p for p in queued_pools(pools) if reachable(team, p, lendable)]
     gpu_names = sorted({gpu_resource(p) for p in included})
     covered = ["cpu", "memory", *gpu_names]
     flavors = []
@@ -95,10 +111,12 @@ def cluster_queue_spec(team: TeamQueue, pools: Sequence[PoolSpec], cohort: str) 
     return spec
 
 
-def namespace_gpu_limits(team: TeamQueue, pools: Sequence[PoolSpec]) -> dict[str, str]:
+def namespace_gpu_limits(team: TeamQueue, pools: Sequence[PoolSpec], lendable: frozenset[str]) -> dict[str, str]:
     """ResourceQuota hard limits: nominal quota, or (borrowing teams) every unit of the pools they can reach."""
     limits: dict[str, int] = {}
     for pool in pools:
+        if not reachable(team, pool, lendable):
+            continue
         for name, total in pool.resources().items():
             amount = total if team.can_borrow else (team.quota.get(pool.name, 0) if len(pool.resources()) == 1 else 0)
             if amount:
@@ -128,13 +146,14 @@ class GpuQueues(pulumi.ComponentResource):
                 spec=resource_flavor_spec(pool),
                 opts=after_kueue,
             )
+        lendable = lendable_pools(args.teams)
         for team in args.teams:
             queue = k8s.apiextensions.CustomResource(
                 f"{name}-cq-{team.team}",
                 api_version=API_VERSION,
                 kind="ClusterQueue",
                 metadata={"name": team.team, "labels": {"gpu-platform.io/team": team.team}},
-                spec=cluster_queue_spec(team, args.pools, args.cohort),
+                spec=cluster_queue_spec(team, args.pools, args.cohort, lendable),
                 # A ClusterQueue names its flavors; Kueue keeps it inactive until they exist,
                 # so it waits only for the CRDs (depending on every flavor made the graph pools x teams).
                 opts=after_kueue,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pulumi
 
-from components.gpu_queues import GpuQueues, GpuQueuesArgs, TeamQueue, namespace_gpu_limits
+from components.gpu_queues import GpuQueues, GpuQueuesArgs, TeamQueue, lendable_pools, namespace_gpu_limits
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.pool_spec import PoolSpec
 from components.team import TeamSpace, TeamSpaceArgs
@@ -49,11 +49,14 @@ def build(config: PlatformConfig) -> dict[str, Any]:
         TeamQueue(team.name, team.namespace_name, dict(team.gpu_quota), team.can_borrow) for team in config.teams
     ]
     queues = config.queues.enabled and bool(team_queues)
+    lendable = lendable_pools(team_queues)
     teams = {
         tq.team: TeamSpace(
             f"team-{tq.team}",
             TeamSpaceArgs(
-                team=tq.team, namespace=tq.namespace, gpu_limits=namespace_gpu_limits(tq, specs) if queues else {}
+                team=tq.team,
+                namespace=tq.namespace,
+                gpu_limits=namespace_gpu_limits(tq, specs, lendable) if queues else {},
             ),
             k8s_opts,
         )

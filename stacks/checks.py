@@ -20,6 +20,8 @@ from stacks.resolve import pool_spec
 
 Rule = Callable[[PlatformConfig], Iterable[Issue]]
 SYSTEM_POOL = "system"
+KUEUE_MAX_FLAVORS = 64
+"""Kueue's limit on flavors per ClusterQueue resource group (also components.gpu_queues.MAX_FLAVORS)."""
 
 
 def _supported_cloud(c: PlatformConfig) -> Iterable[Issue]:
@@ -312,6 +314,22 @@ def _team_quotas_fit(c: PlatformConfig) -> Iterable[Issue]:
             )
 
 
+def _queue_flavors(c: PlatformConfig) -> Iterable[Issue]:
+    """Kueue refuses a ClusterQueue with more than 64 flavors in a resource group (one flavor per pool)."""
+    if not c.queues.enabled:
+        return
+    lendable = {pool for t in c.teams for pool, units in t.gpu_quota.items() if units > 0}
+    for i, team in enumerate(c.teams):
+        reach = set(team.gpu_quota) | (lendable if team.can_borrow else set())
+        if len(reach) > KUEUE_MAX_FLAVORS:
+            why = "quota on, or may borrow on," if team.can_borrow else "quota on"
+            yield (
+                key(f"teams[{i}]"),
+                f"team {team.name} has {why} {len(reach)} pools, but a Kueue ClusterQueue holds at most "
+                f"{KUEUE_MAX_FLAVORS} flavors (one per pool); give it fewer pools, or canBorrow: false",
+            )
+
+
 def _reserved_layers(c: PlatformConfig) -> Iterable[Issue]:
     # The typed sections exist so stack files validate end to end; the layers
     # that build them are not in this version, and silently ignoring a job
@@ -336,6 +354,7 @@ RULES: tuple[Rule, ...] = (
     _teams,
     _namespaces,
     _node_fields,
+    _queue_flavors,
     _reserved_layers,
 )
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from components import device_plugin, gpu_operator
-from components.gpu_queues import TeamQueue, cluster_queue_spec, namespace_gpu_limits
+from components.gpu_queues import TeamQueue, cluster_queue_spec, lendable_pools, namespace_gpu_limits
 from components.pool_spec import MigSpec, PoolSpec, SharingMode, SharingSpec
 from stacks.loader import ConfigError, parse
 from tests.conftest import by_type, stack_raw
@@ -365,10 +365,12 @@ def test_resource_quota_backs_each_team_namespace(plan: Any) -> None:
 def test_queue_math_directly() -> None:
     pools = [PoolSpec("l4", "l4", 1, 4, cpus_per_node=8, memory_gib_per_node=32)]
     team = TeamQueue("a", "ns-a", {"l4": 3})
-    flavor = cluster_queue_spec(team, pools, "c")["resourceGroups"][0]["flavors"][0]
+    flavor = cluster_queue_spec(team, pools, "c", frozenset({"l4"}))["resourceGroups"][0]["flavors"][0]
     assert flavor["resources"][0] == {"name": "cpu", "nominalQuota": 24, "borrowingLimit": 0}
-    assert namespace_gpu_limits(team, pools) == {"requests.nvidia.com/gpu": "3"}
-    assert namespace_gpu_limits(TeamQueue("b", "ns-b", {}, can_borrow=True), pools) == {"requests.nvidia.com/gpu": "4"}
+    assert namespace_gpu_limits(team, pools, frozenset({"l4"})) == {"requests.nvidia.com/gpu": "3"}
+    borrower = TeamQueue("b", "ns-b", {}, can_borrow=True)
+    assert namespace_gpu_limits(borrower, pools, frozenset({"l4"})) == {"requests.nvidia.com/gpu": "4"}
+    assert namespace_gpu_limits(borrower, pools, frozenset()) == {}  # nobody can lend: nothing to borrow
 
 
 def test_team_quotas_must_fit_the_pool() -> None:
@@ -436,3 +438,20 @@ def test_queue_dependencies_stay_linear(plan: Any) -> None:
     assert by_name["gpu-queues-cq-research"].urn in local_deps
     assert by_name["team-research-namespace"].urn in local_deps
     assert by_name["team-inference-namespace"].urn not in local_deps
+
+
+def test_borrowers_reach_only_pools_someone_can_lend() -> None:
+    pools = [PoolSpec("a", "l4", 1, 2), PoolSpec("b", "l4", 1, 2), PoolSpec("idle", "l4", 1, 2)]
+    teams = [TeamQueue("x", "ns-x", {"a": 1}), TeamQueue("y", "ns-y", {"b": 1}, can_borrow=True)]
+    lendable = lendable_pools(teams)
+    flavors = cluster_queue_spec(teams[1], pools, "c", lendable)["resourceGroups"][0]["flavors"]
+    assert [f["name"] for f in flavors] == ["a", "b"]  # no quota anywhere on "idle": nothing to borrow there
+
+
+def test_a_team_over_kueues_flavor_limit_is_refused() -> None:
+    config = raw("local")
+    config["nodePools"] = [{"name": f"p{i:02d}", "gpu": "l4", "maxNodes": 1} for i in range(65)]
+    config["teams"] = [{"name": "all", "gpuQuota": {f"p{i:02d}": 1 for i in range(65)}}]
+    config["gpuSoftware"] = {"devicePlugin": {"enabled": True}}
+    errors = errors_of(config)
+    assert any(e.startswith("gpu-platform:teams[0]: team all has quota on 65 pools") for e in errors), errors
