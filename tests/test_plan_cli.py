@@ -240,3 +240,24 @@ def test_two_objects_with_one_kind_and_name_are_never_written(tmp_path: Path) ->
     capture = run_program(program, "twice")
     with pytest.raises(ProgramError, match=r"same kind and name would be planned: 00-namespace_same\.yaml"):
         manifests(capture.registrations)
+
+
+def test_objects_the_api_server_would_refuse_fail_the_plan(tmp_path: Path) -> None:
+    # A CRD schema (our own, minimal) under which the planned ResourceFlavors have a field too many.
+    group = tmp_path / "schemas" / "kueue.x-k8s.io"
+    group.mkdir(parents=True)
+    schema = {
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"tolerations": {"type": "array"}}}},
+    }
+    (group / "resourceflavor_v1beta2.json").write_text(json.dumps(schema))
+    code, err = in_process("--stack", "local", "--schemas", str(tmp_path / "schemas"))
+    assert code == 2 and "Traceback" not in err
+    assert "ResourceFlavor/l4-sim: spec.nodeLabels" in err
+
+
+def test_the_summary_says_what_was_validated() -> None:
+    result = run_plan("--stack", "local", "--json")
+    validation = json.loads(result.stdout)["validation"]
+    assert validation["objects"] == validation["validated"] + validation["notValidated"] > 0
+    assert validation["invalid"] == 0 and validation["schemaDir"] is None

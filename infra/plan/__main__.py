@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.plan.report import build_summary, render_table
+from stacks.clouds import Capability, backend
 from stacks.loader import ConfigError, ConfigIssue, load_stack_file, parse_stack_file
 from stacks.model import NAMESPACE
 
@@ -45,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
         "--policy-pack", type=Path, default=ROOT / "policies", help="policy pack directory (default: policies/)"
     )
     p.add_argument("--out", default=None, help="write resources.json, policy.json, summary.json, manifests/ here")
+    p.add_argument(
+        "--schemas",
+        type=Path,
+        default=None,
+        help="validate custom resources against the CRD schemas in this directory (<group>/<kind>_<version>.json); "
+        "core objects are always validated",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     return p
 
@@ -63,6 +71,13 @@ def _usage_problems(args: argparse.Namespace, stack: str) -> list[str]:
     pack = args.policy_pack
     if not (pack / "PulumiPolicy.yaml").is_file():
         problems.append(f"--policy-pack {pack}: not a policy pack directory (no PulumiPolicy.yaml there)")
+    if args.schemas is not None:
+        from infra.plan.validate import SchemaDirError, validate_manifests
+
+        try:
+            validate_manifests([], args.schemas)  # reads and checks the directory, validates nothing
+        except SchemaDirError as err:
+            problems.append(f"--schemas {args.schemas}: {err}")
     return problems
 
 
@@ -133,11 +148,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from infra.plan.engine import ProgramError, config_env, run_entry_point
     from infra.plan.policy_runner import PolicyConfigError, PolicyPackError, run_policies
-    from infra.plan.render import write_outputs
+    from infra.plan.render import manifests, write_outputs
+    from infra.plan.validate import K8S_VERSION, validate_manifests
 
     try:
         stack_config = config_env(stack_file.raw)
         capture = run_entry_point(ROOT / "infra", stack_config, stack)
+        # What the API server would refuse fails the plan here, naming the object and the field.
+        managed = backend(config.cloud).has(Capability.MANAGED_CLUSTER)
+        validation = validate_manifests(
+            manifests(capture.registrations),
+            args.schemas,
+            config.cluster.kubernetes_version if managed else K8S_VERSION,
+        )
+        if not validation.ok:
+            print("the plan renders objects the API server would refuse:\n" + validation.render(), file=sys.stderr)
+            return EXIT_USAGE
         policy_run = run_policies(capture.registrations, stack, args.policy_pack, policy_config, stack_config)
     except (PolicyConfigError, PolicyPackError, ProgramError) as err:
         print(str(err), file=sys.stderr)
@@ -148,6 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     summary = build_summary(stack, config_path, config, capture, policy_run, policy_config_path)
     summary["otherConfigKeys"] = list(stack_file.other_keys)
+    summary["validation"] = {
+        k: v for k, v in validation.to_json().items() if k not in ("problems", "notValidatedObjects", "warnings")
+    }
+    summary["validation"]["line"] = validation.summary_line()
     code = EXIT_MANDATORY if policy_run.mandatory else EXIT_OK
     summary["exitCode"] = code
     if args.out is not None:

@@ -184,6 +184,10 @@ def render_table(summary: dict[str, Any]) -> str:
         lines.append("cloud GPU quotas")
         lines += _table(["cloud", "region", "family", "planned max", "quota", "headroom"], quota_lines)
         lines.append("")
+    if "validation" in summary:
+        lines.append(f"validation: {summary['validation']['line']}")
+    if summary.get("otherConfigKeys"):
+        lines.append(f"provider config passed through: {', '.join(summary['otherConfigKeys'])}")
     v = summary["violations"]
     lines.append(f"policy violations: {v['total']} ({v['mandatory']} mandatory)")
     for policy, entry in v["byPolicy"].items():
