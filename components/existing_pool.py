@@ -1,8 +1,8 @@
 """The GPU pools of a cluster that exists already: labels (and, if asked, taints) on the nodes that form them.
 
 The platform cannot create nodes on an existing cluster, but it owns their GPU
-labels: each listed node gets a server-side-apply ``NodePatch`` (field manager
-``pulumi-kubernetes``) that sets only those keys, so labels others manage stay
+labels: each listed node gets a server-side-apply ``NodePatch`` (its own field
+manager, ``pulumi-kubernetes-<suffix>`` per resource) that sets only those keys, so labels others manage stay
 untouched. Taints are different: ``Node.spec.taints`` has no list-map keys, so
 server-side apply treats the list as one atomic value and whoever applies it
 owns all of it. A patch therefore sets taints only when its pool asks

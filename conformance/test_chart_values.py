@@ -86,3 +86,17 @@ def test_aws_add_on_values_exist_in_their_charts(reference_root: Path) -> None:
     nvidia = _two_levels(dict(device_plugin.helm_values("cm", pools, False, mofed=False)))
     upstream = _paths(reference_root, "nvidia-device-plugin")
     assert nvidia <= upstream, nvidia - upstream
+
+
+def test_kueue_manager_config_is_the_chart_default_plus_resources(reference_root: Path) -> None:
+    """The chart takes the whole manager config as one document: anything we drop from its
+    default (ports, leader election id, integrations) silently changes Kueue's behaviour."""
+    import yaml
+
+    from components.kueue_config import manager_config
+
+    values = yaml.safe_load((reference_root / "helm-charts" / "kueue" / "values.yaml").read_text())
+    default = yaml.safe_load(values["managerConfig"]["controllerManagerConfigYaml"])
+    ours = manager_config()
+    assert set(ours) - set(default) == {"resources"}
+    assert {k: v for k, v in ours.items() if k != "resources"} == default
