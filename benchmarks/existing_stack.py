@@ -22,7 +22,7 @@ def make_raw(size: int) -> dict[str, Any]:
     Pool i: GPU cycling over ``GPU_CYCLE``, 1..8 GPUs per node (12 vCPUs and
     96 GiB per GPU), one named node, time-slicing x4 when i % 3 == 0, simulated
     (fake GPUs) when i % 3 == 1, so both Helm releases' values and the
-    device-plugin ConfigMap grow with N. max(1, N/10) teams, half of them
+    device-plugin ConfigMap grow with N. min(60, max(1, N/10)) teams, half of them
     borrowing, so the queues grow with N x teams.
     """
     pools: list[dict[str, Any]] = []
@@ -52,6 +52,8 @@ def make_raw(size: int) -> dict[str, Any]:
             "dcgm": {"enabled": True, "serviceMonitor": False},
             "fakeGpus": {"enabled": True},
         },
-        "teams": make_teams(pools, max(1, size // 10)),
+        # At most 60 teams: every borrowing team's queue holds a flavor per pool with quota, and Kueue
+        # allows 64 (the config check refuses more).
+        "teams": make_teams(pools, min(60, max(1, size // 10))),
         "queues": {"enabled": True, "cohort": "gpu-platform", "allowOvercommit": False},
     }

@@ -54,7 +54,9 @@ def make_raw(size: int) -> dict[str, Any]:
             "name": CLUSTER,
             "kubernetesVersion": "1.35",
             "releaseChannel": "REGULAR",
-            "networkCidr": "10.0.0.0/16",
+            # GKE gives every node a /24 of pod addresses from half the network: a /12 holds the
+            # ~2,000 nodes a 1000-pool stack may grow to (a /16 only 128).
+            "networkCidr": "10.0.0.0/12",
             "publicEndpointCidrs": [ENDPOINT_CIDR],
             "systemPool": {"machineType": "e2-standard-4", "minNodes": 2, "maxNodes": 4},
         },

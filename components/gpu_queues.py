@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components import helm, kueue_config
 from components import labels as L
+from components.kueue_config import lendable_pools
 from components.pool_spec import PoolSpec
 from components.versions import KUEUE
 
@@ -65,15 +66,6 @@ def resource_flavor_spec(pool: PoolSpec) -> dict[str, Any]:
 def _per_unit(pool: PoolSpec) -> tuple[float, float]:
     units_per_node = pool.max_schedulable_gpus // max(1, pool.max_nodes) or 1
     return pool.cpus_per_node / units_per_node, pool.memory_gib_per_node / units_per_node
-
-
-MAX_FLAVORS = 64
-"""Kueue's limit on flavors in one ClusterQueue resource group (its CRD: resourceGroups[].flavors maxItems)."""
-
-
-def lendable_pools(teams: Sequence[TeamQueue]) -> frozenset[str]:
-    """Pools some team has nominal quota on: the only ones a borrowing team can borrow on in the cohort."""
-    return frozenset(pool for t in teams for pool, units in t.quota.items() if units > 0)
 
 
 def reachable(team: TeamQueue, pool: PoolSpec, lendable: frozenset[str]) -> bool:
@@ -146,7 +138,7 @@ class GpuQueues(pulumi.ComponentResource):
                 spec=resource_flavor_spec(pool),
                 opts=after_kueue,
             )
-        lendable = lendable_pools(args.teams)
+        lendable = lendable_pools(t.quota for t in args.teams)
         for team in args.teams:
             queue = k8s.apiextensions.CustomResource(
                 f"{name}-cq-{team.team}",

@@ -8,9 +8,14 @@ GPU jobs also request resources no queue should ration (EFA devices, hugepages
 for NCCL over EFA, ephemeral storage), so Kueue is told to ignore those.
 """
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
+
+MAX_FLAVORS = 64
+"""Kueue's limit on flavors in one ClusterQueue resource group (its CRD: resourceGroups[].flavors maxItems).
+The platform makes one flavor per pool, so this bounds the pools one team's queue can reach."""
 
 EXCLUDED_RESOURCE_PREFIXES = ("vpc.amazonaws.com/", "hugepages-", "ephemeral-storage")
 """Requested resources Kueue does not account for (pods still get them from the node)."""
@@ -62,3 +67,9 @@ def helm_values(prometheus: bool) -> dict[str, Any]:
         "enablePrometheus": prometheus,
         "managerConfig": {"controllerManagerConfigYaml": yaml.safe_dump(manager_config(), sort_keys=False)},
     }
+
+
+def lendable_pools(quotas: Iterable[Mapping[str, int]]) -> frozenset[str]:
+    """Pools some team has nominal quota on (given every team's quota by pool): the only ones a
+    borrowing team can borrow on in the cohort, so the only ones its queue needs a flavor for."""
+    return frozenset(pool for quota in quotas for pool, units in quota.items() if units > 0)

@@ -9,8 +9,9 @@ from typing import Any
 
 import pulumi
 
-from components.gpu_queues import GpuQueues, GpuQueuesArgs, TeamQueue, lendable_pools, namespace_gpu_limits
+from components.gpu_queues import GpuQueues, GpuQueuesArgs, TeamQueue, namespace_gpu_limits
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
+from components.kueue_config import lendable_pools
 from components.pool_spec import PoolSpec
 from components.team import TeamSpace, TeamSpaceArgs
 from infra.clouds import build_cluster
@@ -49,7 +50,7 @@ def build(config: PlatformConfig) -> dict[str, Any]:
         TeamQueue(team.name, team.namespace_name, dict(team.gpu_quota), team.can_borrow) for team in config.teams
     ]
     queues = config.queues.enabled and bool(team_queues)
-    lendable = lendable_pools(team_queues)
+    lendable = lendable_pools(tq.quota for tq in team_queues)
     teams = {
         tq.team: TeamSpace(
             f"team-{tq.team}",

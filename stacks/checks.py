@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from components import labels as L
 from components.catalog import GPUS
 from components.catalog.gpus import mig_layout_problem
+from components.kueue_config import MAX_FLAVORS, lendable_pools
 from components.pool_spec import PoolSpec, SharingMode
 from stacks.clouds import BACKENDS, FIELD_CAPABILITIES, Capability, CloudBackend, Issue, backend, clouds_with, key
 from stacks.model import GpuStack, Model, NodePool, PlatformConfig
@@ -20,8 +21,6 @@ from stacks.resolve import pool_spec
 
 Rule = Callable[[PlatformConfig], Iterable[Issue]]
 SYSTEM_POOL = "system"
-KUEUE_MAX_FLAVORS = 64
-"""Kueue's limit on flavors per ClusterQueue resource group (also components.gpu_queues.MAX_FLAVORS)."""
 
 
 def _supported_cloud(c: PlatformConfig) -> Iterable[Issue]:
@@ -318,15 +317,15 @@ def _queue_flavors(c: PlatformConfig) -> Iterable[Issue]:
     """Kueue refuses a ClusterQueue with more than 64 flavors in a resource group (one flavor per pool)."""
     if not c.queues.enabled:
         return
-    lendable = {pool for t in c.teams for pool, units in t.gpu_quota.items() if units > 0}
+    lendable = lendable_pools(t.gpu_quota for t in c.teams)
     for i, team in enumerate(c.teams):
         reach = set(team.gpu_quota) | (lendable if team.can_borrow else set())
-        if len(reach) > KUEUE_MAX_FLAVORS:
+        if len(reach) > MAX_FLAVORS:
             why = "quota on, or may borrow on," if team.can_borrow else "quota on"
             yield (
                 key(f"teams[{i}]"),
                 f"team {team.name} has {why} {len(reach)} pools, but a Kueue ClusterQueue holds at most "
-                f"{KUEUE_MAX_FLAVORS} flavors (one per pool); give it fewer pools, or canBorrow: false",
+                f"{MAX_FLAVORS} flavors (one per pool); give it fewer pools, or canBorrow: false",
             )
 
 

@@ -139,8 +139,9 @@ class ClusterConfig(Model):
     """aws: the EKS version (pinned); gcp: the minimum master version within the release channel. Default ``1.35``."""
     release_channel: ReleaseChannel = ReleaseChannel.REGULAR
     """gcp only: GKE release channel. Default REGULAR."""
-    network_cidr: Annotated[str, Field(pattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/(1[6-9]|2[0-4])$")] = "10.0.0.0/16"
-    """aws/gcp: CIDR of the platform's network (VPC / subnet range base), /16 to /24. Default ``10.0.0.0/16``."""
+    network_cidr: Annotated[str, Field(pattern=r"^([0-9]{1,3}\.){3}[0-9]{1,3}/[0-9]{1,2}$")] = "10.0.0.0/16"
+    """aws/gcp: CIDR of the platform's network (VPC / subnet range base): /16 to /24 on aws, /12 to /24 on gcp (GKE
+    gives each node a /24 of pod addresses from half of it: a /16 holds 128 nodes). Default ``10.0.0.0/16``."""
     public_endpoint_cidrs: list[str] = Field(default_factory=list)
     """aws/gcp: CIDRs that may reach the API endpoint from outside the VPC. ``pulumi up`` applies Helm releases and
     Kubernetes objects from the machine that runs it, so list those machines (your address /32, your CI runners'

@@ -406,12 +406,31 @@ def test_aws_explicit_instance_type_resolves(aws_raw: dict[str, Any]) -> None:
             'gpu-platform:cluster.releaseChannel: "NIGHTLY" is not allowed',
         ),
         (lambda r: r["cluster"].update(context="kind"), "gpu-platform:cluster.context: applies only to cloud existing"),
+        (
+            # 2 system + 200 GPU nodes need 202 /24s of pod addresses: a /15's pod half has 256, a /16's 128.
+            lambda r: (r["cluster"].update(networkCidr="10.0.0.0/16"), r["nodePools"][0].update(maxNodes=200)),
+            "gpu-platform:cluster.networkCidr: 10.0.0.0/16 leaves a /17 for pods, room for 128 node(s) at a /24 "
+            "each, but the pools may grow to",
+        ),
     ],
 )
 def test_gcp_bad_specs(gcp_raw: dict[str, Any], mutate: Any, expected: str) -> None:
     mutate(gcp_raw)
     errors = errors_of(gcp_raw)
     assert any(e.startswith(expected) for e in errors), errors
+
+
+@pytest.mark.parametrize(("nodes", "suggested"), [(128, None), (129, "/15"), (256, "/15"), (257, "/14")])
+def test_gke_network_suggests_the_range_that_fits(gcp_raw: dict[str, Any], nodes: int, suggested: str | None) -> None:
+    gcp_raw["cluster"].update(networkCidr="10.0.0.0/16", systemPool={"minNodes": 1, "maxNodes": 2})
+    gcp_raw["nodePools"] = [dict(gcp_raw["nodePools"][0], maxNodes=nodes - 2)]
+    gcp_raw["teams"] = []
+    if suggested is None:
+        parse(gcp_raw)  # 128 nodes fit a /16 exactly
+    else:
+        (error,) = errors_of(gcp_raw)
+        assert error.startswith("gpu-platform:cluster.networkCidr: 10.0.0.0/16")
+        assert error.endswith(f"use a {suggested} or larger")
 
 
 def test_gcp_region_without_zone_data_is_named_as_such(gcp_raw: dict[str, Any]) -> None:

@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from components import device_plugin, gpu_operator
-from components.gpu_queues import TeamQueue, cluster_queue_spec, lendable_pools, namespace_gpu_limits
+from components.gpu_queues import TeamQueue, cluster_queue_spec, namespace_gpu_limits
+from components.kueue_config import lendable_pools
 from components.pool_spec import MigSpec, PoolSpec, SharingMode, SharingSpec
 from stacks.loader import ConfigError, parse
 from tests.conftest import by_type, stack_raw
@@ -443,7 +444,7 @@ def test_queue_dependencies_stay_linear(plan: Any) -> None:
 def test_borrowers_reach_only_pools_someone_can_lend() -> None:
     pools = [PoolSpec("a", "l4", 1, 2), PoolSpec("b", "l4", 1, 2), PoolSpec("idle", "l4", 1, 2)]
     teams = [TeamQueue("x", "ns-x", {"a": 1}), TeamQueue("y", "ns-y", {"b": 1}, can_borrow=True)]
-    lendable = lendable_pools(teams)
+    lendable = lendable_pools(t.quota for t in teams)
     flavors = cluster_queue_spec(teams[1], pools, "c", lendable)["resourceGroups"][0]["flavors"]
     assert [f["name"] for f in flavors] == ["a", "b"]  # no quota anywhere on "idle": nothing to borrow there
 

@@ -64,6 +64,7 @@ class Aws(ManagedCloud):
     region_example = "us-east-1"
     type_field = "instanceType"
     max_endpoint_cidrs = 40
+    network_prefixes = range(16, 25)  # a VPC's primary CIDR is /16 at most; /24 still leaves a subnet per zone
 
     def explicit_type(self, pool: NodePool) -> str | None:
         return pool.instance_type

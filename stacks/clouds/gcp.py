@@ -44,6 +44,8 @@ class Gcp(ManagedCloud):
     region_example = "us-central1"
     type_field = "machineType"
     max_endpoint_cidrs = 50
+    # Pods take half the network, a /24 per node: a /16 holds 128 nodes, a /12 2,048; /24 holds one.
+    network_prefixes = range(12, 25)
 
     def explicit_type(self, pool: NodePool) -> str | None:
         return pool.machine_type
@@ -102,10 +104,11 @@ class Gcp(ManagedCloud):
         capacity = 2 ** max(0, 24 - pods_prefix) if pods_prefix <= 24 else 0
         nodes = config.cluster.system_pool.max_nodes + sum(p.max_nodes for p in config.node_pools)
         if capacity < nodes:
+            needed = 24 - (nodes - 1).bit_length() - 1  # network prefix whose half holds `nodes` /24s
             yield (
                 key("cluster.networkCidr"),
                 f"{base} leaves a /{pods_prefix} for pods, room for {capacity} node(s) at a /24 each, but the "
-                f"pools may grow to {nodes} nodes; use a larger range (a /16 holds 128)",
+                f"pools may grow to {nodes} nodes; use a /{needed} or larger",
             )
 
     def _service_accounts(self, config: PlatformConfig) -> Iterable[Issue]:

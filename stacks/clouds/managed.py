@@ -28,6 +28,8 @@ class ManagedCloud(CloudBackend):
     """The pool key that names an explicit type: ``instanceType`` or ``machineType``."""
     max_endpoint_cidrs: ClassVar[int]
     """Most CIDRs the cloud accepts on the public endpoint."""
+    network_prefixes: ClassVar[range]
+    """Prefix lengths ``cluster.networkCidr`` may have on this cloud."""
 
     @abstractmethod
     def explicit_type(self, pool: NodePool) -> str | None:
@@ -127,6 +129,12 @@ class ManagedCloud(CloudBackend):
             yield (
                 key("cluster.networkCidr"),
                 f"{text!r} is not a private range; allowed: within 10/8, 172.16/12, 192.168/16",
+            )
+        low, high = self.network_prefixes[0], self.network_prefixes[-1]
+        if network.prefixlen not in self.network_prefixes:
+            yield (
+                key("cluster.networkCidr"),
+                f"{text!r}: a /{network.prefixlen} network on {self.cloud.value}; allowed: /{low} to /{high}",
             )
 
     def _endpoint(self, config: PlatformConfig) -> Iterable[Issue]:
