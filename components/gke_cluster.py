@@ -57,12 +57,18 @@ class GkeClusterArgs:
     labels: dict[str, str] = field(default_factory=dict)
 
 
+SERVICES_MAX_PREFIX = 16
+"""GKE takes a Services range of at most a /16 (65,536 ClusterIPs)."""
+
+
 def secondary_ranges(cidr: str) -> tuple[str, str, str]:
-    """(nodes, pods, services) from one /16-/24 base: pods get the most addresses."""
+    """(nodes, pods, services) from one /12-/24 base: pods get half, nodes a quarter, services the
+    rest up to a /16 (a larger Services range is refused by GKE)."""
     base = ipaddress.IPv4Network(cidr)
     halves = list(base.subnets(prefixlen_diff=1))
     quarters = list(halves[1].subnets(prefixlen_diff=1))
-    return str(quarters[0]), str(halves[0]), str(quarters[1])
+    services = next(quarters[1].subnets(new_prefix=max(quarters[1].prefixlen, SERVICES_MAX_PREFIX)))
+    return str(quarters[0]), str(halves[0]), str(services)
 
 
 def node_service_account(

@@ -453,3 +453,25 @@ def test_no_karpenter_unless_enabled(aws_raw: dict[str, Any], plan: Any) -> None
     capture = plan(aws_raw)
     assert by_type(capture, "kubernetes:karpenter.sh/v1:NodePool") == []
     assert node_group(capture, "a10g")["capacityType"] == "ON_DEMAND"
+
+
+@pytest.mark.parametrize(
+    ("cidr", "expected"),
+    [
+        ("10.0.0.0/16", ("10.0.128.0/18", "10.0.0.0/17", "10.0.192.0/18")),
+        ("10.0.0.0/24", ("10.0.0.128/26", "10.0.0.0/25", "10.0.0.192/26")),
+        # A /12's last quarter is a /14: GKE refuses a Services range larger than /16.
+        ("10.0.0.0/12", ("10.8.0.0/14", "10.0.0.0/13", "10.12.0.0/16")),
+    ],
+)
+def test_gke_ranges_split_the_network_without_overlap(cidr: str, expected: tuple[str, str, str]) -> None:
+    import ipaddress
+
+    from components.gke_cluster import secondary_ranges
+
+    ranges = secondary_ranges(cidr)
+    assert ranges == expected
+    networks = [ipaddress.IPv4Network(r) for r in ranges]
+    assert all(n.subnet_of(ipaddress.IPv4Network(cidr)) for n in networks)
+    assert not any(a.overlaps(b) for i, a in enumerate(networks) for b in networks[i + 1 :])
+    assert networks[2].prefixlen >= 16
