@@ -40,7 +40,13 @@ class EksClusterArgs:
     system_instance_type: str = "m6i.large"
     system_min_nodes: int = 2
     system_max_nodes: int = 4
+    node_monitoring: bool = False
+    """Install the EKS node monitoring agent add-on: it turns GPU (NVIDIA XID, DCGM), kernel, network and
+    storage failures into node conditions (``AcceleratedHardwareReady`` ...) that managed node group repair acts on."""
     tags: dict[str, str] = field(default_factory=dict)
+
+
+NODE_MONITORING_ADDON = "eks-node-monitoring-agent"
 
 
 def kubeconfig(name: str, endpoint: str, ca_data: str, region: str) -> str:
@@ -91,6 +97,17 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["scalingConfig.desiredSize"]),
         )
         self.ready = [system, *access]
+        if args.node_monitoring:
+            # A DaemonSet on every node (it tolerates all taints); EKS picks the add-on version for the
+            # cluster's Kubernetes version when it is created, and the state keeps it.
+            aws.eks.Addon(
+                f"{name}-node-monitoring-agent",
+                cluster_name=cluster.name,
+                addon_name=NODE_MONITORING_ADDON,
+                resolve_conflicts_on_create="OVERWRITE",
+                tags=args.tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[system]),
+            )
         self.cluster_name = cluster.name
         self.cluster_arn = cluster.arn
         self.endpoint = cluster.endpoint

@@ -53,6 +53,8 @@ class EksGpuPoolArgs:
     security_group_ids: Sequence[pulumi.Input[str]] = ()
     """Groups of every network interface when the template defines interfaces (EFA): the cluster security
     group, which lets nodes talk to the control plane and allows all traffic within itself, as EFA needs."""
+    node_repair: bool = False
+    """EKS replaces (or reboots) nodes the node monitoring agent reports unhealthy, GPU failures included."""
     tags: dict[str, str] = field(default_factory=dict)
     """Cost and ownership tags for the instances, volumes and interfaces the pool launches."""
 
@@ -170,6 +172,8 @@ class EksGpuPool(pulumi.ComponentResource):
             labels={**pool.node_labels(), GPU_NODE_LABEL: pool.gpu},
             taints=[{"key": t.key, "value": t.value, "effect": TAINT_EFFECTS[t.effect]} for t in pool.taints],
             update_config={"max_unavailable": 1},
+            # One node at a time: a repair drains the node, and Kueue requeues the jobs it ran.
+            node_repair_config={"enabled": True, "max_parallel_nodes_repaired_count": 1} if args.node_repair else None,
             tags={**args.tags, **autoscaler_tags(pool, args.efa_interfaces)},
             # The cluster autoscaler (or a person) owns the desired size once the pool exists. A new
             # instance type replaces the group: delete first, since the name stays (labels, quotas

@@ -15,13 +15,12 @@ import pulumi_kubernetes as k8s
 
 from components import helm, kueue_config
 from components import labels as L
-from components.kueue_config import lendable_pools
+from components.kueue_config import LOCAL_QUEUE, lendable_pools
 from components.pool_spec import PoolSpec
+from components.training_network import topology_name
 from components.versions import KUEUE
 
 API_VERSION = "kueue.x-k8s.io/v1beta2"
-LOCAL_QUEUE = "gpu"
-"""Every team namespace gets a LocalQueue of this name: jobs set ``kueue.x-k8s.io/queue-name: gpu``."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,8 @@ class GpuQueuesArgs:
     prometheus: bool = False
     team_spaces: Mapping[str, pulumi.Resource] = field(default_factory=dict)
     """Team name -> what creates its namespace: the team's LocalQueue waits for it."""
+    after: Sequence[pulumi.Resource] = ()
+    """Installed before Kueue: operators whose CRDs Kueue's integrations watch (Trainer, JobSet)."""
 
 
 def gpu_resource(pool: PoolSpec) -> str:
@@ -56,11 +57,20 @@ def queued_pools(pools: Sequence[PoolSpec]) -> list[PoolSpec]:
 
 
 def resource_flavor_spec(pool: PoolSpec) -> dict[str, Any]:
-    return {
+    spec: dict[str, Any] = {
         "nodeLabels": {L.POOL_LABEL: pool.name},
         # Admitted pods get these tolerations, so jobs need not repeat the GPU taint.
         "tolerations": [{"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect} for t in pool.taints],
     }
+    if pool.topology_levels:
+        # Topology-aware scheduling: Kueue places a job's pods by the nodes' network position.
+        spec["topologyName"] = topology_name(pool.topology_levels)
+    return spec
+
+
+def topologies(pools: Sequence[PoolSpec]) -> dict[str, tuple[str, ...]]:
+    """Kueue Topology name -> levels, one per distinct level list of the queued pools."""
+    return {topology_name(p.topology_levels): p.topology_levels for p in queued_pools(pools) if p.topology_levels}
 
 
 def _per_unit(pool: PoolSpec) -> tuple[float, float]:
@@ -125,10 +135,25 @@ class GpuQueues(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         release = helm.release(
-            f"{name}-kueue", "kueue", KUEUE, ns.metadata.name, kueue_config.helm_values(args.prometheus), self
+            f"{name}-kueue",
+            "kueue",
+            KUEUE,
+            ns.metadata.name,
+            kueue_config.helm_values(args.prometheus),
+            self,
+            depends_on=args.after,
         )
         # The CRDs come with the chart: every queue object waits for it.
         after_kueue = pulumi.ResourceOptions(parent=self, depends_on=[release])
+        for topology, levels in sorted(topologies(args.pools).items()):
+            k8s.apiextensions.CustomResource(
+                f"{name}-topology-{topology}",
+                api_version=API_VERSION,
+                kind="Topology",
+                metadata={"name": topology},
+                spec={"levels": [{"nodeLabel": level} for level in levels]},
+                opts=after_kueue,
+            )
         for pool in queued_pools(args.pools):
             k8s.apiextensions.CustomResource(
                 f"{name}-flavor-{pool.name}",

@@ -17,6 +17,10 @@ MAX_FLAVORS = 64
 """Kueue's limit on flavors in one ClusterQueue resource group (its CRD: resourceGroups[].flavors maxItems).
 The platform makes one flavor per pool, so this bounds the pools one team's queue can reach."""
 
+LOCAL_QUEUE = "gpu"
+"""Every team namespace gets a LocalQueue of this name: jobs set ``kueue.x-k8s.io/queue-name: gpu``."""
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+
 EXCLUDED_RESOURCE_PREFIXES = ("vpc.amazonaws.com/", "hugepages-", "ephemeral-storage")
 """Requested resources Kueue does not account for (pods still get them from the node)."""
 

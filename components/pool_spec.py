@@ -75,6 +75,8 @@ class PoolSpec:
     cpus_per_node: int = 0
     """vCPUs per node (catalog on clouds, config or a per-GPU default on existing clusters)."""
     memory_gib_per_node: int = 0
+    topology_levels: tuple[str, ...] = ()
+    """Node labels of the nodes' network topology, outermost first (empty: the nodes report none)."""
 
     @property
     def gpu_info(self) -> Gpu:

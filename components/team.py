@@ -1,5 +1,6 @@
 """A team's home in the cluster: its namespace and the GPU ResourceQuota that backs its queue."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
@@ -18,6 +19,8 @@ class TeamSpaceArgs:
     """Namespace of the team's workloads."""
     gpu_limits: dict[str, str] = field(default_factory=dict)
     """ResourceQuota hard limits on GPU requests (``requests.nvidia.com/gpu`` ...); empty: no quota object."""
+    service_accounts: Mapping[str, Mapping[str, pulumi.Input[str]]] = field(default_factory=dict)
+    """Service account name -> annotations binding it to a cloud identity (IRSA, Workload Identity)."""
 
 
 class TeamSpace(pulumi.ComponentResource):
@@ -51,6 +54,17 @@ class TeamSpace(pulumi.ComponentResource):
                     "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY},
                 },
                 spec={"hard": args.gpu_limits},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        for account, annotations in sorted(args.service_accounts.items()):
+            k8s.core.v1.ServiceAccount(
+                f"{name}-sa-{account}",
+                metadata={
+                    "name": account,
+                    "namespace": ns.metadata.name,
+                    "labels": {TEAM_LABEL: args.team, L.MANAGED_BY_LABEL: L.MANAGED_BY},
+                    "annotations": dict(annotations),
+                },
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.namespace = ns.metadata.name

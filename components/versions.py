@@ -60,6 +60,16 @@ CLUSTER_AUTOSCALER = ChartPin("cluster-autoscaler", "9.59.0", "https://kubernete
 # AWS EFA device plugin (advertises vpc.amazonaws.com/efa), aws/eks-charts v0.5.30 (image v0.5.20).
 EFA_DEVICE_PLUGIN = ChartPin("aws-efa-k8s-device-plugin", "v0.5.30", "https://aws.github.io/eks-charts")
 
+# Kubeflow Trainer v2 (TrainJob, ClusterTrainingRuntime) with its JobSet 0.12.0 subchart, kubeflow/trainer
+# v2.3.0 (OCI only; controller image ghcr.io/kubeflow/trainer/trainer-controller-manager:v2.3.0). Both webhook
+# servers listen on 9443 (the Services map 443 to it).
+KUBEFLOW_TRAINER = ChartPin(
+    "oci://ghcr.io/kubeflow/charts/kubeflow-trainer",
+    "2.3.0",
+    crd_groups=("trainer.kubeflow.org", "jobset.x-k8s.io"),
+    apiserver_ports=(9443,),
+)
+
 CHARTS: tuple[ChartPin, ...] = (
     NVIDIA_DEVICE_PLUGIN,
     FAKE_GPU_OPERATOR,
@@ -69,6 +79,7 @@ CHARTS: tuple[ChartPin, ...] = (
     KUEUE,
     CLUSTER_AUTOSCALER,
     EFA_DEVICE_PLUGIN,
+    KUBEFLOW_TRAINER,
 )
 """Every chart the platform can install."""
 
@@ -78,6 +89,14 @@ def chart_pin(chart: str) -> ChartPin | None:
     name = chart.rsplit("/", 1)[-1]
     return next((p for p in CHARTS if p.chart == chart or p.name == name), None)
 
+
+# Images of the ClusterTrainingRuntimes the platform manages: Kubeflow Trainer v2.3.0's own runtime manifests
+# (manifests/base/runtimes). A job's image replaces them; they are what a job without one would run.
+TRAINING_RUNTIME_IMAGES: dict[str, str] = {
+    "torch-distributed": "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime",
+    "deepspeed-distributed": "ghcr.io/kubeflow/trainer/deepspeed-runtime:v2.3.0",
+    "jax-distributed": "nvcr.io/nvidia/jax:25.10-py3",
+}
 
 # ---------------------------------------------------------------- EKS and its node images
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.layers import build
-from infra.plan.engine import Capture, run_program
+from infra.plan.engine import Capture
+from infra.plan.references import plan_config
 from stacks.loader import load_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,8 +61,7 @@ def crd_schema_dir(reference_root: Path, tmp_path_factory: pytest.TempPathFactor
 
 @functools.cache
 def _capture(stack: str) -> Capture:
-    config = load_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
-    return run_program(lambda: build(config), stack)
+    return plan_config(load_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml"), stack)
 
 
 @pytest.fixture(scope="session")

@@ -100,3 +100,35 @@ def test_kueue_manager_config_is_the_chart_default_plus_resources(reference_root
     ours = manager_config()
     assert set(ours) - set(default) == {"resources"}
     assert {k: v for k, v in ours.items() if k != "resources"} == default
+
+
+def test_trainer_values_pin_and_runtimes_match_upstream(reference_root: Path) -> None:
+    """The Trainer chart's values we set exist; the pin is the published chart; our runtimes carry upstream's
+    images and policies (the v2.3.0 manifests), so a job behaves as Trainer's own docs describe."""
+    import yaml
+
+    from components import training
+    from components.training_runtimes import runtime_manifest
+    from components.versions import KUBEFLOW_TRAINER
+
+    ours = _two_levels(training.helm_values())
+    upstream = _paths(reference_root, "kubeflow-trainer")
+    assert ours <= upstream, ours - upstream
+    sources = {s["chart"]: s for s in json.loads((reference_root / "helm-charts" / "sources.json").read_text())}
+    assert sources["kubeflow-trainer"]["helm_repo"]["primary"] == KUBEFLOW_TRAINER.chart
+    chart = yaml.safe_load((reference_root / "helm-charts" / "kubeflow-trainer" / "Chart.yaml").read_text())
+    assert chart["version"] == KUBEFLOW_TRAINER.version
+    runtimes = reference_root / "examples" / "kubeflow-trainer-v2" / "runtimes"
+    for name in ("torch-distributed", "deepspeed-distributed", "jax-distributed"):
+        upstream_rt = yaml.safe_load((runtimes / f"{name.replace('-', '_')}.yaml").read_text())
+        mine = runtime_manifest(name, 3, 60)
+        assert mine["spec"]["mlPolicy"] == upstream_rt["spec"]["mlPolicy"]
+        up_jobs = upstream_rt["spec"]["template"]["spec"]["replicatedJobs"]
+        my_jobs = mine["spec"]["template"]["spec"]["replicatedJobs"]
+        assert [j["name"] for j in my_jobs] == [j["name"] for j in up_jobs]
+        for up, me in zip(up_jobs, my_jobs, strict=True):
+            up_c = up["template"]["spec"]["template"]["spec"]["containers"][0]
+            me_c = me["template"]["spec"]["template"]["spec"]["containers"][0]
+            # Upstream leaves the MPI runtime image untagged (the chart fills in its version): we pin it.
+            assert me_c["image"].split(":")[0] == up_c["image"].split(":")[0]
+            assert {k: v for k, v in me_c.items() if k != "image"} == {k: v for k, v in up_c.items() if k != "image"}

@@ -4,13 +4,15 @@ The GKE builder opens the ports the API server calls on exactly these charts' po
 (webhooks, aggregated APIs) to its control plane; ``infra/layers.py`` installs them.
 """
 
-from components.versions import KUEUE, ChartPin
+from components.versions import KUBEFLOW_TRAINER, KUEUE, ChartPin
 from stacks.model import PlatformConfig
 
 
 def apiserver_charts(config: PlatformConfig) -> list[ChartPin]:
     """Installed charts with webhooks or aggregated APIs the API server must reach."""
     charts = [KUEUE] if config.queues.enabled and config.teams else []
+    if config.training.enabled:
+        charts.append(KUBEFLOW_TRAINER)
     return [c for c in charts if c.apiserver_ports]
 
 

@@ -13,9 +13,13 @@ from components.gpu_queues import GpuQueues, GpuQueuesArgs, TeamQueue, namespace
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.kueue_config import lendable_pools
 from components.pool_spec import PoolSpec
+from components.pvc_storage import PvcModelStorage, PvcModelStorageArgs
 from components.team import TeamSpace, TeamSpaceArgs
+from components.training import TrainingOperator, TrainingOperatorArgs
 from infra.clouds import build_cluster
-from stacks.clouds import backend
+from infra.training import build_jobs
+from stacks.clouds import Capability, backend
+from stacks.contract import platform_contract
 from stacks.model import PlatformConfig
 from stacks.resolve import pool_specs, resolve_pools
 
@@ -40,6 +44,15 @@ def gpu_software_args(config: PlatformConfig, specs: list[PoolSpec]) -> GpuSoftw
 
 
 def build(config: PlatformConfig) -> dict[str, Any]:
+    """Register every resource of the stack (a platform stack, or a team stack); return its outputs."""
+    if config.platform is not None:
+        from infra.team_stack import build_team_stack
+
+        return build_team_stack(config)
+    return build_platform(config)
+
+
+def build_platform(config: PlatformConfig) -> dict[str, Any]:
     """Register every resource of the platform; return the stack outputs."""
     resolved = resolve_pools(config)
     cluster = build_cluster(config, resolved)
@@ -50,6 +63,17 @@ def build(config: PlatformConfig) -> dict[str, Any]:
         TeamQueue(team.name, team.namespace_name, dict(team.gpu_quota), team.can_borrow) for team in config.teams
     ]
     queues = config.queues.enabled and bool(team_queues)
+    training = None
+    if config.training.enabled:
+        training = TrainingOperator(
+            "training",
+            TrainingOperatorArgs(
+                runtimes=[r.value for r in config.training.runtimes],
+                max_restarts=config.training.max_restarts,
+                ttl_seconds=config.training.ttl_seconds_after_finished,
+            ),
+            k8s_opts,
+        )
     lendable = lendable_pools(tq.quota for tq in team_queues)
     teams = {
         tq.team: TeamSpace(
@@ -58,13 +82,15 @@ def build(config: PlatformConfig) -> dict[str, Any]:
                 team=tq.team,
                 namespace=tq.namespace,
                 gpu_limits=namespace_gpu_limits(tq, specs, lendable) if queues else {},
+                service_accounts=cluster.service_accounts.get(tq.team, {}),
             ),
             k8s_opts,
         )
         for tq in team_queues
     }
+    gpu_queues = None
     if queues:
-        GpuQueues(
+        gpu_queues = GpuQueues(
             "gpu-queues",
             GpuQueuesArgs(
                 pools=specs,
@@ -72,7 +98,31 @@ def build(config: PlatformConfig) -> dict[str, Any]:
                 cohort=config.queues.cohort,
                 prometheus=config.gpu_software.dcgm.service_monitor,
                 team_spaces=teams,
+                # Kueue sets up its TrainJob and JobSet integrations for the CRDs it finds when it starts.
+                after=[training.release] if training else [],
             ),
+            k8s_opts,
+        )
+    storage: list[pulumi.Resource] = []
+    if config.storage.enabled and backend(config.cloud).has(Capability.IN_CLUSTER_STORAGE):
+        storage.append(
+            PvcModelStorage(
+                "storage",
+                PvcModelStorageArgs(
+                    size_gib=config.storage.size_gib,
+                    teams=tuple((name, config.team(name).namespace_name) for name in teams),
+                    storage_class=config.storage.storage_class,
+                ),
+                pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=list(teams.values()))),
+            )
+        )
+    contract = platform_contract(config)
+    if config.training.jobs and training is not None:
+        ready: list[pulumi.Resource] = [*training.runtimes, *([gpu_queues] if gpu_queues else [])]
+        build_jobs(
+            config.training.jobs,
+            contract,
+            {name: [team, *ready, *storage] for name, team in teams.items()},
             k8s_opts,
         )
     offerings = {rp.pool.name: rp for rp in resolved}
@@ -93,6 +143,8 @@ def build(config: PlatformConfig) -> dict[str, Any]:
         "gpuNamespace": gpu.namespace,
         "teamNamespaces": {name: team.namespace for name, team in teams.items()},
         "gpuCapacity": capacity,
+        # What team stacks build on (a StackReference reads it); equal to stacks.contract.platform_contract.
+        "platform": contract.to_json(),
     }
     if cluster.endpoint is not None:
         outputs["endpoint"] = cluster.endpoint

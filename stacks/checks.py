@@ -14,8 +14,11 @@ from components import labels as L
 from components.catalog import GPUS
 from components.catalog.gpus import mig_layout_problem
 from components.kueue_config import MAX_FLAVORS, lendable_pools
+from components.labels import TRAINER_NAMESPACE
 from components.pool_spec import PoolSpec, SharingMode
 from stacks.clouds import BACKENDS, FIELD_CAPABILITIES, Capability, CloudBackend, Issue, backend, clouds_with, key
+from stacks.contract import platform_contract
+from stacks.job_checks import job_issues
 from stacks.model import GpuStack, Model, NodePool, PlatformConfig
 from stacks.resolve import pool_spec
 
@@ -58,6 +61,8 @@ def _fields_for_cloud(c: PlatformConfig) -> Iterable[Issue]:
     yield from _gated("cluster", "cluster.", c.cluster, cloud)
     yield from _gated("gpuSoftware", "gpuSoftware.", c.gpu_software, cloud)
     yield from _gated("systemPool", "cluster.systemPool.", c.cluster.system_pool, cloud)
+    yield from _gated("storage", "storage.", c.storage, cloud)
+    yield from _gated("nodeHealth", "nodeHealth.", c.node_health, cloud)
     for i, pool in enumerate(c.node_pools):
         yield from _gated("pool", f"nodePools[{i}].", pool, cloud)
 
@@ -112,6 +117,7 @@ def _reserved_namespaces(c: PlatformConfig) -> dict[str, str]:
     owners = dict.fromkeys(KUBERNETES_NAMESPACES, "Kubernetes")
     # Kueue's, whether or not queues are on yet: adding a team later must not collide.
     owners[L.KUEUE_NAMESPACE] = "Kueue (gpu-platform:queues)"
+    owners[TRAINER_NAMESPACE] = "Kubeflow Trainer (gpu-platform:training)"
     return owners
 
 
@@ -329,12 +335,58 @@ def _queue_flavors(c: PlatformConfig) -> Iterable[Issue]:
             )
 
 
+def _training_jobs(c: PlatformConfig) -> Iterable[Issue]:
+    if c.platform is not None:
+        return  # a team stack: checked against its platform's contract by the loader
+    try:
+        contract = platform_contract(c)
+    except (KeyError, ValueError):
+        return  # a pool that does not resolve (reported by its own rule); jobs are checked once it does
+    yield from job_issues(c.training.jobs, contract)
+
+
+# Bucket names the clouds reserve (S3 "Bucket naming rules"; Cloud Storage "Bucket names").
+BUCKET_RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    # cloud: (reserved prefixes, reserved suffixes, reserved substrings)
+    "aws": (("xn--", "sthree-", "amzn-s3-demo-"), ("-s3alias", "--ol-s3", "--x-s3", "--table-s3"), ()),
+    "gcp": (("goog",), (), ("google", "g00gle")),
+}
+
+
+def _storage(c: PlatformConfig) -> Iterable[Issue]:
+    s = c.storage
+    if not s.enabled:
+        return
+    cloud = c.cloud.value
+    if cloud in BUCKET_RULES:
+        if s.bucket is None:
+            yield key("storage.bucket"), "a bucket name is required on aws and gcp (globally unique, 3-63 characters)"
+            return
+        prefixes, suffixes, inside = BUCKET_RULES[cloud]
+        if s.bucket.startswith(prefixes) or s.bucket.endswith(suffixes) or any(w in s.bucket for w in inside):
+            reserved = ", ".join(
+                [*(f"{p}*" for p in prefixes), *(f"*{x}" for x in suffixes), *(f"*{w}*" for w in inside)]
+            )
+            yield key("storage.bucket"), f"{s.bucket!r} uses a form {cloud} reserves ({reserved}); choose another"
+
+
+def _team_stack(c: PlatformConfig) -> Iterable[Issue]:
+    """A team stack holds the team's jobs and its platform reference; everything else is the platform's."""
+    if c.platform is None:
+        return
+    allowed = {"platform", "training"}
+    for name in sorted(c.model_fields_set - allowed):
+        alias = type(c).model_fields[name].alias or name
+        yield key(alias), "a team stack takes this from its platform stack (gpu-platform:platform); remove it"
+    for name in sorted(c.training.model_fields_set - {"jobs"}):
+        alias = type(c.training).model_fields[name].alias or name
+        yield key(f"training.{alias}"), "a team stack has only training.jobs; the platform stack installs the rest"
+
+
 def _reserved_layers(c: PlatformConfig) -> Iterable[Issue]:
-    # The typed sections exist so stack files validate end to end; the layers
-    # that build them are not in this version, and silently ignoring a job
-    # would be worse than refusing it.
-    if c.training.jobs:
-        yield key("training.jobs"), "training jobs are not supported by this version yet; allowed: []"
+    # The typed section exists so stack files validate end to end; the layer that
+    # builds it is not in this version, and silently ignoring a model would be
+    # worse than refusing it.
     if c.serving.models:
         yield key("serving.models"), "model serving is not supported by this version yet; allowed: []"
 
@@ -355,6 +407,9 @@ RULES: tuple[Rule, ...] = (
     _node_fields,
     _queue_flavors,
     _reserved_layers,
+    _training_jobs,
+    _storage,
+    _team_stack,
 )
 
 

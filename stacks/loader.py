@@ -23,6 +23,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
 from stacks.checks import semantic_issues
+from stacks.contract import PlatformContract, platform_contract
+from stacks.job_checks import job_issues
 from stacks.model import NAMESPACE, PlatformConfig
 
 SECRET_PLACEHOLDER = "[secret]"
@@ -296,7 +298,33 @@ def load_stack_file(path: Path) -> StackFile:
                 "(or point cluster.kubeconfigPath at the file)",
             )
         )
+    issues += _plaintext_job_secrets(raw, "stack file")
     return StackFile(raw, tuple(sorted(other)), tuple(issues))
+
+
+def _plaintext_job_secrets(raw: Mapping[str, Any], where: str) -> list[ConfigIssue]:
+    """Job credentials (``hfToken``, ``secretEnv``) written in plain text: refused, never echoed."""
+    training = raw.get("training")
+    jobs = training.get("jobs") if isinstance(training, dict) else None
+    issues = []
+    for i, job in enumerate(jobs if isinstance(jobs, list) else []):
+        if not isinstance(job, dict):
+            continue
+        values = {"hfToken": job.get("hfToken")}
+        secret_env = job.get("secretEnv")
+        if isinstance(secret_env, dict):
+            values |= {f"secretEnv.{k}": v for k, v in secret_env.items()}
+        for name, value in values.items():
+            if isinstance(value, str) and value != SECRET_PLACEHOLDER:
+                path = f"{NAMESPACE}:training.jobs[{i}].{name}"
+                issues.append(
+                    ConfigIssue(
+                        path,
+                        f"is plain text in the {where}; store it encrypted: pulumi config set --secret --path "
+                        f"'{path}' <value>",
+                    )
+                )
+    return issues
 
 
 def read_stack_file(path: Path) -> dict[str, Any]:
@@ -343,6 +371,8 @@ def read_pulumi_config() -> dict[str, Any]:
                 f"pulumi config set --secret --path '{NAMESPACE}:cluster.kubeconfig' < kubeconfig.yaml",
             )
         )
+    if not is_config_secret(f"{NAMESPACE}:training"):
+        issues += _plaintext_job_secrets(raw, "stack config")
     if issues:
         raise ConfigError(issues, "pulumi config")
     return raw
@@ -360,9 +390,74 @@ def parse(raw: Mapping[str, Any], source: str = "stack config") -> PlatformConfi
     except ValidationError as err:
         raise ConfigError(_pydantic_issues(err), source) from None
     issues = semantic_issues(config)
+    if config.platform is not None and not issues:
+        issues = team_stack_issues(config)
     if issues:
         raise ConfigError([ConfigIssue(path, message) for path, message in issues], source)
     return config
+
+
+STACKS_DIR = Path(__file__).resolve().parent
+"""Where the project's stack files live (Pulumi.yaml's stackConfigDir): team stacks find their platform here."""
+
+
+def platform_stack_file(config: PlatformConfig, stacks_dir: Path = STACKS_DIR) -> Path:
+    assert config.platform is not None
+    return stacks_dir / f"Pulumi.{config.platform.stack_name}.yaml"
+
+
+def team_contract(config: PlatformConfig, stacks_dir: Path = STACKS_DIR) -> PlatformContract:
+    """The contract of the platform stack a team stack references, derived from its stack file
+    (what the platform program exports as ``platform``); raises ``ConfigError`` naming what is wrong."""
+    path = platform_stack_file(config, stacks_dir)
+    where = f"{NAMESPACE}:platform.stack"
+    if not path.is_file():
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    where,
+                    f"{config.platform.stack if config.platform else ''!r}: no {path.name} in {stacks_dir}; a team "
+                    "stack is checked and planned against its platform stack's file in this project",
+                )
+            ],
+            "stack config",
+        )
+    try:
+        platform = load_file(path)
+    except ConfigError as err:
+        raise ConfigError(
+            [
+                ConfigIssue(
+                    where,
+                    f"the platform stack {path.name} is not valid: {err.issues[0].path}: "
+                    f"{err.issues[0].message}" + (f" (and {len(err.issues) - 1} more)" if len(err.issues) > 1 else ""),
+                )
+            ],
+            "stack config",
+        ) from None
+    if platform.platform is not None:
+        raise ConfigError(
+            [ConfigIssue(where, f"{path.name} is itself a team stack; reference a platform stack")], "stack config"
+        )
+    return platform_contract(platform)
+
+
+def team_stack_issues(config: PlatformConfig, stacks_dir: Path = STACKS_DIR) -> list[tuple[str, str]]:
+    assert config.platform is not None
+    try:
+        contract = team_contract(config, stacks_dir)
+    except ConfigError as err:
+        return [(i.path, i.message) for i in err.issues]
+    team = config.platform.team
+    if contract.team(team) is None:
+        allowed = ", ".join(t.name for t in contract.teams) or "(none)"
+        return [
+            (
+                f"{NAMESPACE}:platform.team",
+                f"no team {team!r} in platform stack {config.platform.stack}; allowed: {allowed}",
+            )
+        ]
+    return list(job_issues(config.training.jobs, contract, only_team=team))
 
 
 def load_file(path: Path) -> PlatformConfig:
@@ -420,6 +515,13 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
 SHOWN_CHARS = 80
 SECRET_FIELDS = frozenset({("cluster", "kubeconfig")})
 """Key paths whose values are secrets: never shown, not even in an error about their type."""
+SECRET_KEYS = frozenset({"hfToken", "secretEnv"})
+"""Keys whose values (or whose mapping's values) are secrets wherever they appear."""
+
+
+def _is_secret(loc: tuple[int | str, ...]) -> bool:
+    names = tuple(p for p in loc if isinstance(p, str))
+    return names[:2] in SECRET_FIELDS or any(n in SECRET_KEYS for n in names)
 
 
 def _show(value: Any) -> str:
@@ -448,7 +550,7 @@ def _pydantic_issues(err: ValidationError) -> list[ConfigIssue]:
         kind = e["type"]
         ctx = e.get("ctx") or {}
         value = e.get("input")
-        if tuple(p for p in loc if isinstance(p, str))[:2] in SECRET_FIELDS:
+        if _is_secret(loc):
             value = SECRET_PLACEHOLDER
         if kind == "extra_forbidden":
             allowed = _allowed_keys(loc)

@@ -374,6 +374,10 @@ class QueuesConfig(Model):
     """Cohort of every team's ClusterQueue: teams that may borrow, borrow from it. Default ``gpu-platform``."""
     allow_overcommit: bool = False
     """Allow teams' nominal quotas on a pool to add up to more than the pool's capacity. Default false."""
+    topology_aware: bool = True
+    """Topology-aware scheduling on pools whose nodes report their network position (aws: p4d/p5/p6, g6e/g7e;
+    gcp: A3/A4 8-GPU machines): a Kueue Topology from the clouds' node labels, and multi-node jobs packed close
+    together. Turn off if those nodes lack the labels (Kueue would then place nothing on them). Default true."""
 
 
 class Team(Model):
@@ -391,14 +395,192 @@ class Team(Model):
         return self.namespace or f"team-{self.name}"
 
 
-# ---------------------------------------------------------------- workloads (later layers)
+# ---------------------------------------------------------------- training
+
+# A container image with an explicit tag or digest: ``registry/repo:tag`` or ``registry/repo@sha256:<64 hex>``.
+IMAGE = r"^[a-z0-9]([-a-z0-9._/:]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$"
+# A Kubernetes resource quantity (``4``, ``500m``, ``64Gi``).
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|Ki|M|Mi|G|Gi|T|Ti|P|Pi|E|Ei)?$"
+# An environment variable name as Kubernetes accepts it for a container.
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+EnvName = Annotated[str, Field(pattern=ENV_NAME)]
+
+
+class TrainingRuntimeName(StrEnum):
+    """The ClusterTrainingRuntimes the platform manages (Kubeflow Trainer's built-in ones that run on GPUs)."""
+
+    TORCH = "torch-distributed"
+    DEEPSPEED = "deepspeed-distributed"
+    JAX = "jax-distributed"
+
+
+class Interconnect(StrEnum):
+    AUTO = "auto"
+    EFA = "efa"
+    TCP = "tcp"
+
+
+class TopologyPlacement(StrEnum):
+    PREFERRED = "preferred"
+    REQUIRED = "required"
+    NONE = "none"
+
+
+class RunPolicy(Model):
+    """How long a training job may run, and what happens when it fails or ends. (Jobs are always created suspended:
+    their Kueue queue releases them. To hold a team's jobs, set its LocalQueue's ``stopPolicy: Hold``.)"""
+
+    active_deadline_seconds: Annotated[int, Field(ge=1)] | None = None
+    """Stop the job after this many seconds of running. Default: no limit."""
+    max_restarts: Annotated[int, Field(ge=0, le=100)] | None = None
+    """Restart the whole job (every node) this many times after a node fails. Default: the runtime's
+    (``training.maxRestarts``)."""
+    ttl_seconds_after_finished: Annotated[int, Field(ge=0)] | None = None
+    """Delete the finished job's pods after this many seconds. Default: the runtime's
+    (``training.ttlSecondsAfterFinished``)."""
+
+
+class TrainingJob(Model):
+    """One distributed training job (a Kubeflow Trainer ``TrainJob``) of a team, admitted by its Kueue queue."""
+
+    name: DnsLabel
+    """Job name (DNS label, at most 40 characters); unique within its team."""
+    team: DnsLabel
+    """Team that runs it: the job goes to the team's namespace and LocalQueue."""
+    runtime: TrainingRuntimeName = TrainingRuntimeName.TORCH
+    """Runtime: ``torch-distributed`` (torchrun), ``deepspeed-distributed`` (MPI) or ``jax-distributed``.
+    Default torch-distributed."""
+    image: Annotated[str, Field(pattern=IMAGE, max_length=512)]
+    """Container image with a tag or digest (never ``latest``), e.g. ``nvcr.io/nvidia/pytorch:25.10-py3``."""
+    command: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    """Entrypoint (torch: typically ``[torchrun, ...]``). Default: the image's."""
+    args: list[str] = Field(default_factory=list)
+    """Arguments of the command."""
+    nodes: Annotated[int, Field(ge=1, le=1000)] = 1
+    """Nodes (one pod each) the job runs on. Default 1."""
+    gpus_per_node: Annotated[int, Field(ge=1, le=64)] = 1
+    """GPUs (or the pool's shared/MIG units) each node's pod gets. Default 1."""
+    pool: DnsLabel | None = None
+    """Node pool to run on. Either this or ``gpu``."""
+    gpu: Literal[GPU_NAMES] | None = None  # type: ignore[valid-type]
+    """Portable GPU name: the job runs on the one pool with this GPU the team has quota on (or may borrow on)."""
+    cpu: Annotated[str, Field(pattern=QUANTITY)] | None = None
+    """CPU each node's pod requests (a Kubernetes quantity, e.g. ``32``). Default: none requested."""
+    memory: Annotated[str, Field(pattern=QUANTITY)] | None = None
+    """Memory each node's pod requests and is limited to (e.g. ``256Gi``). Default: none requested."""
+    env: dict[EnvName, str] = Field(default_factory=dict)
+    """Plain environment variables (never credentials: use ``secretEnv`` or ``hfToken``)."""
+    secret_env: dict[EnvName, SecretStr] = Field(default_factory=dict)
+    """Environment variables from Pulumi secrets (``pulumi config set --secret --path``): stored in a Kubernetes
+    Secret in the team's namespace and referenced, never written into the job."""
+    hf_token: SecretStr | None = None
+    """Hugging Face token (a Pulumi secret), given to the job as ``HF_TOKEN`` from a Kubernetes Secret."""
+    checkpoint: bool = False
+    """Give the job the platform's checkpoint storage (``storage``) under ``teams/<team>/<job>/``: the
+    ``CHECKPOINT_DIR`` variable (and, on existing clusters, the team's volume at ``/checkpoints``). Default false."""
+    interconnect: Interconnect = Interconnect.AUTO
+    """Network between nodes: ``auto`` (EFA on EFA pools, else TCP), ``efa`` (required; the pool must have
+    ``efa: true``) or ``tcp`` (never EFA or GPUDirect, also where the platform cannot wire it). Default auto."""
+    topology: TopologyPlacement = TopologyPlacement.PREFERRED
+    """Multi-node jobs on pools with a network topology: ``preferred`` (Kueue packs the nodes as close as it can),
+    ``required`` (all nodes under one block, or wait) or ``none``. Default preferred."""
+    shm_size_gib: Annotated[int, Field(ge=1, le=4096)] | None = Field(default=None, alias="shmSizeGiB")
+    """Size limit of ``/dev/shm`` (memory-backed; NCCL and data loaders need more than the runtime's 64 MiB).
+    Default: no limit beyond the pod's memory."""
+    run_policy: RunPolicy = Field(default_factory=RunPolicy)
+    """Suspend, deadline, restarts and clean-up."""
+
+    @field_validator("hf_token", mode="after")
+    @classmethod
+    def _secret_token(cls, value: str | None) -> str | None:
+        return _as_secret(value)  # type: ignore[return-value]
+
+    @field_validator("secret_env", mode="after")
+    @classmethod
+    def _secret_values(cls, value: dict[str, str]) -> dict[str, str]:
+        return {k: _as_secret(v) for k, v in value.items()}  # type: ignore[misc]
+
+    @field_validator("image", mode="after")
+    @classmethod
+    def _no_latest(cls, value: str) -> str:
+        if value.rsplit("/", 1)[-1].endswith(":latest"):
+            raise ValueError("the latest tag changes under a running job; pin a version tag or a digest")
+        return value
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TrainingJob:
+        if (self.pool is None) == (self.gpu is None):
+            raise ValueError("set exactly one of pool (a node pool name) or gpu (a portable GPU name)")
+        both = sorted(set(self.env) & set(self.secret_env))
+        if both:
+            raise ValueError(f"{', '.join(both)} set in both env and secretEnv; keep one")
+        if self.hf_token is not None and "HF_TOKEN" in {*self.env, *self.secret_env}:
+            raise ValueError("HF_TOKEN is set by hfToken; remove it from env/secretEnv")
+        return self
 
 
 class TrainingConfig(Model):
-    """Training operators and jobs. Reserved: validated, built by the training layer."""
+    """Kubeflow Trainer, its runtimes, and the teams' training jobs."""
 
-    jobs: list[dict[str, Any]] = Field(default_factory=list)
-    """Training jobs (reserved)."""
+    enabled: bool = False
+    """Install Kubeflow Trainer (with JobSet) and the platform's ClusterTrainingRuntimes. Default false."""
+    runtimes: list[TrainingRuntimeName] = Field(
+        default_factory=lambda: [TrainingRuntimeName.TORCH, TrainingRuntimeName.DEEPSPEED]
+    )
+    """ClusterTrainingRuntimes to install. Default torch-distributed and deepspeed-distributed."""
+    max_restarts: Annotated[int, Field(ge=0, le=100)] = 3
+    """Runtimes: restarts of a whole job after a node fails (JobSet failure policy). Default 3."""
+    ttl_seconds_after_finished: Annotated[int, Field(ge=0)] = 604800
+    """Runtimes: finished jobs' pods are deleted after this many seconds (logs go with them). Default 7 days."""
+    jobs: list[TrainingJob] = Field(default_factory=list)
+    """Training jobs (TrainJobs) of the teams."""
+
+    @field_validator("runtimes", mode="after")
+    @classmethod
+    def _unique_runtimes(cls, value: list[TrainingRuntimeName]) -> list[TrainingRuntimeName]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a runtime more than once")
+        return value
+
+
+# ---------------------------------------------------------------- storage and node health
+
+
+class StorageConfig(Model):
+    """Checkpoint and model storage: one bucket (aws: S3, gcp: GCS) or a volume per team (existing).
+
+    Encrypted, versioned, never public, and protected: neither ``pulumi destroy`` nor a config change
+    deletes it (it is retained; delete it by hand if you must). Each team reads and writes only
+    ``teams/<team>/`` (training) or reads it (serving), through IRSA / Workload Identity."""
+
+    enabled: bool = False
+    """Create the storage. Default false."""
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")] | None = None
+    """aws/gcp: bucket name (globally unique; 3-63 lowercase letters, digits and '-'; no dots, which break
+    TLS on S3's virtual-hosted URLs and need domain verification on GCS). Required on aws/gcp."""
+    noncurrent_version_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    """aws/gcp: days an overwritten or deleted object's old version is kept. Default 30."""
+    size_gib: Annotated[int, Field(ge=1, le=1048576, alias="sizeGiB")] = 500
+    """``existing`` only: size of each team's volume in GiB. Default 500."""
+    storage_class: DnsLabel | None = None
+    """``existing`` only: StorageClass of the teams' volumes (must support ReadWriteMany). Default: the cluster's."""
+
+
+class GpuHealthMode(StrEnum):
+    OFF = "off"
+    MONITOR = "monitor"
+    REMEDIATE = "remediate"
+
+
+class NodeHealthConfig(Model):
+    """Self-healing GPU nodes: a long job dies on one bad GPU, so bad nodes are found (and replaced)."""
+
+    gpu_health: GpuHealthMode = GpuHealthMode.MONITOR
+    """aws only: ``monitor`` installs the EKS node monitoring agent, which reports failing GPUs (NVIDIA XID and
+    DCGM errors), kernels, networks and disks as node conditions and events; ``remediate`` also lets managed node
+    groups replace such nodes, one at a time (Kueue requeues the jobs they ran); ``off``. Default monitor.
+    (GKE: node auto-repair is always on.)"""
 
 
 class ServingConfig(Model):
@@ -406,6 +588,26 @@ class ServingConfig(Model):
 
     models: list[dict[str, Any]] = Field(default_factory=list)
     """Served models (reserved)."""
+
+
+# ---------------------------------------------------------------- team stacks
+
+# A Pulumi stack name, as `pulumi stack select` takes it: `stack`, `org/stack` or `org/project/stack`.
+STACK_REF = r"^([A-Za-z0-9_.-]+/){0,2}[A-Za-z0-9_.-]+$"
+
+
+class PlatformRef(Model):
+    """The platform stack a team stack builds on (a Pulumi StackReference)."""
+
+    stack: Annotated[str, Field(pattern=STACK_REF, max_length=300)]
+    """The platform stack's name: ``<stack>``, or ``<org>/<project>/<stack>`` with a Pulumi Cloud backend. Offline,
+    its last segment names the ``stacks/Pulumi.<stack>.yaml`` it is planned from."""
+    team: DnsLabel
+    """The team whose workloads this stack deploys (a team of the platform stack)."""
+
+    @property
+    def stack_name(self) -> str:
+        return self.stack.rsplit("/", 1)[-1]
 
 
 # ---------------------------------------------------------------- the platform
@@ -434,9 +636,18 @@ class PlatformConfig(Model):
     queues: QueuesConfig = Field(default_factory=QueuesConfig)
     """How the team queues are built."""
     training: TrainingConfig = Field(default_factory=TrainingConfig)
-    """Training operators and jobs (reserved: must be empty in this version)."""
+    """Kubeflow Trainer, training runtimes and jobs."""
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    """Checkpoint and model storage."""
+    node_health: NodeHealthConfig = Field(default_factory=NodeHealthConfig)
+    """Node auto-repair and GPU health checks."""
+    platform: PlatformRef | None = None
+    """Team stacks only: the platform stack this stack builds on; the stack then holds only that team's jobs."""
     serving: ServingConfig = Field(default_factory=ServingConfig)
     """Model serving (reserved: must be empty in this version)."""
 
     def pool(self, name: str) -> NodePool:
         return next(p for p in self.node_pools if p.name == name)
+
+    def team(self, name: str) -> Team:
+        return next(t for t in self.teams if t.name == name)

@@ -6,10 +6,11 @@ cannot disagree about what ``gpu: l4, gpusPerNode: 1`` means on a cloud.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from components.catalog import Offering
 from components.pool_spec import MigSpec, PoolSpec, SharingSpec, TaintSpec, mig_layout
+from components.training_network import topology_levels
 from stacks.clouds import backend
 from stacks.model import AmiType, NodePool, PlatformConfig
 
@@ -89,15 +90,18 @@ def pool_spec(
     )
 
 
-def resolved_spec(rp: ResolvedPool) -> PoolSpec:
+def resolved_spec(rp: ResolvedPool, topology_aware: bool = True) -> PoolSpec:
     o = rp.offering
-    return pool_spec(rp.pool, o.gpu, o.gpus_per_node, o.vcpus, int(o.memory_gib))
+    spec = pool_spec(rp.pool, o.gpu, o.gpus_per_node, o.vcpus, int(o.memory_gib))
+    return replace(spec, topology_levels=topology_levels(o.cloud, o.instance_type) if topology_aware else ())
 
 
 def pool_specs(config: PlatformConfig, resolved: list[ResolvedPool]) -> list[PoolSpec]:
     """Every pool as a spec, from ``resolve_pools(config)``; call only on a config that passed the checks."""
     by_name = {rp.pool.name: rp for rp in resolved}
     return [
-        resolved_spec(by_name[p.name]) if p.name in by_name else pool_spec(p, p.gpu or "", p.gpus_per_node)
+        resolved_spec(by_name[p.name], config.queues.topology_aware)
+        if p.name in by_name
+        else pool_spec(p, p.gpu or "", p.gpus_per_node)
         for p in config.node_pools
     ]

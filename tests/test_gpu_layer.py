@@ -139,7 +139,11 @@ def test_bottlerocket_nodes_keep_their_own_device_plugin(plan: Any) -> None:
 
 def test_gke_runs_its_own_gpu_software(plan: Any) -> None:
     capture = plan(raw("gcp-dev"))
-    assert charts(capture) == {"oci://registry.k8s.io/kueue/charts/kueue"}
+    # No NVIDIA charts: only the queues and the training operator.
+    assert charts(capture) == {
+        "oci://registry.k8s.io/kueue/charts/kueue",
+        "oci://ghcr.io/kubeflow/charts/kubeflow-trainer",
+    }
     (cluster,) = [r.inputs() for r in by_type(capture, "gcp:container/cluster:Cluster")]
     assert cluster["monitoringConfig"]["enableComponents"] == ["SYSTEM_COMPONENTS", "DCGM"]
     assert cluster["monitoringConfig"]["managedPrometheus"] == {"enabled": True}
@@ -405,6 +409,7 @@ def test_mixed_mig_pool_cannot_carry_team_quotas() -> None:
 def test_no_queues_when_disabled(plan: Any) -> None:
     config = raw("local")
     config["queues"] = {"enabled": False}
+    config.pop("training", None)  # jobs need queues
     capture = plan(config)
     assert kinds(capture, "ClusterQueue") == {} and by_type(capture, "kubernetes:core/v1:ResourceQuota") == []
     assert "oci://registry.k8s.io/kueue/charts/kueue" not in charts(capture)

@@ -9,7 +9,7 @@ so an ``existing`` stack never loads a cloud SDK and a GCP stack never loads AWS
 """
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -28,6 +28,13 @@ class Cluster:
     endpoint: pulumi.Output[str] | None
     kubeconfig: pulumi.Output[str] | None
     """Secret."""
+    service_accounts: dict[str, dict[str, dict[str, pulumi.Output[str]]]] = field(default_factory=dict)
+    """Team -> Kubernetes service account -> annotations binding it to a cloud identity (IRSA role,
+    Workload Identity service account): what the team's namespace gets so its pods reach storage."""
+
+
+def team_namespaces(config: PlatformConfig) -> tuple[tuple[str, str], ...]:
+    return tuple((t.name, t.namespace_name) for t in config.teams)
 
 
 def kubernetes_provider(

@@ -12,13 +12,18 @@ from components.efa import EfaDevicePlugin
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.eks_gpu_pool import EksGpuPool, EksGpuPoolArgs
 from components.karpenter import Karpenter, KarpenterArgs, KarpenterPool
-from infra.clouds import MANAGED_BY, Cluster, kubernetes_provider
+from components.model_storage import SERVING_SERVICE_ACCOUNT, TRAINING_SERVICE_ACCOUNT
+from components.s3_storage import S3ModelStorage, S3ModelStorageArgs
+from infra.clouds import MANAGED_BY, Cluster, kubernetes_provider, team_namespaces
 from stacks.clouds.aws import AWS, eks_ami_type
-from stacks.model import PlatformConfig, Provisioner
+from stacks.model import GpuHealthMode, PlatformConfig, Provisioner
 from stacks.resolve import ResolvedPool, resolved_spec
 
 # Catalog architecture -> Kubernetes' `kubernetes.io/arch` value.
 K8S_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
+
+
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 
 def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
@@ -48,6 +53,7 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
             system_instance_type=c.system_pool.instance_type,
             system_min_nodes=c.system_pool.min_nodes,
             system_max_nodes=c.system_pool.max_nodes,
+            node_monitoring=config.node_health.gpu_health is not GpuHealthMode.OFF,
         ),
         opts,
     )
@@ -72,6 +78,7 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
                 efa_interfaces=rp.offering.max_efa_interfaces if pool.efa else 0,
                 efa_on_primary_card=AWS_INSTANCE_TYPES[rp.offering.instance_type].efa_on_card0,
                 security_group_ids=[eks.cluster_security_group_id] if pool.efa else [],
+                node_repair=config.node_health.gpu_health is GpuHealthMode.REMEDIATE,
                 tags={**tags, "gpu-platform.io/pool": pool.name},
             ),
             opts,
@@ -95,7 +102,28 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
         EfaDevicePlugin("efa-device-plugin", efa, k8s_opts)
     if c.karpenter:
         _karpenter(config, pools, eks, k8s_opts)
-    return Cluster(k8s_provider, eks.cluster_name, eks.endpoint, eks.kubeconfig)
+    accounts: dict[str, dict[str, dict[str, pulumi.Output[str]]]] = {}
+    if config.storage.enabled and config.storage.bucket:
+        storage = S3ModelStorage(
+            "storage",
+            S3ModelStorageArgs(
+                bucket_name=config.storage.bucket,
+                oidc_provider_arn=eks.oidc_provider_arn,
+                oidc_issuer=eks.oidc_issuer,
+                teams=team_namespaces(config),
+                noncurrent_days=config.storage.noncurrent_version_days,
+                tags=tags,
+            ),
+            opts,
+        )
+        accounts = {
+            team: {
+                TRAINING_SERVICE_ACCOUNT: {IRSA_ANNOTATION: storage.training_role_arns[team]},
+                SERVING_SERVICE_ACCOUNT: {IRSA_ANNOTATION: storage.serving_role_arns[team]},
+            }
+            for team, _ in team_namespaces(config)
+        }
+    return Cluster(k8s_provider, eks.cluster_name, eks.endpoint, eks.kubeconfig, accounts)
 
 
 class _OfferedZones:

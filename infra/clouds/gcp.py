@@ -6,13 +6,17 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.catalog import CATALOG_DATE
+from components.gcs_storage import GcsModelStorage, GcsModelStorageArgs
 from components.gke_cluster import GkeCluster, GkeClusterArgs
 from components.gke_gpu_pool import GkeGpuPool, GkeGpuPoolArgs
+from components.model_storage import SERVING_SERVICE_ACCOUNT, TRAINING_SERVICE_ACCOUNT
 from infra.charts import apiserver_ports
-from infra.clouds import Cluster, kubernetes_provider
+from infra.clouds import Cluster, kubernetes_provider, team_namespaces
 from stacks.clouds.gcp import pool_service_account_id, system_service_account_id
 from stacks.model import PlatformConfig
 from stacks.resolve import ResolvedPool, resolved_spec
+
+WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
 
 
 def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
@@ -61,8 +65,34 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
             ),
             opts,
         )
+    accounts: dict[str, dict[str, dict[str, pulumi.Output[str]]]] = {}
+    if config.storage.enabled and config.storage.bucket:
+        storage = GcsModelStorage(
+            "storage",
+            GcsModelStorageArgs(
+                bucket_name=config.storage.bucket,
+                project=config.project,
+                region=config.region,
+                cluster_name=c.name,
+                teams=team_namespaces(config),
+                noncurrent_days=config.storage.noncurrent_version_days,
+                labels=labels,
+            ),
+            opts,
+        )
+        accounts = {
+            team: {
+                TRAINING_SERVICE_ACCOUNT: {WORKLOAD_IDENTITY_ANNOTATION: storage.training_service_accounts[team]},
+                SERVING_SERVICE_ACCOUNT: {WORKLOAD_IDENTITY_ANNOTATION: storage.serving_service_accounts[team]},
+            }
+            for team, _ in team_namespaces(config)
+        }
     return Cluster(
-        kubernetes_provider(c.name, gke.kubeconfig, gke, gke.ready), gke.cluster_name, gke.endpoint, gke.kubeconfig
+        kubernetes_provider(c.name, gke.kubeconfig, gke, gke.ready),
+        gke.cluster_name,
+        gke.endpoint,
+        gke.kubeconfig,
+        accounts,
     )
 
 

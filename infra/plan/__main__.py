@@ -153,13 +153,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         stack_config = config_env(stack_file.raw)
+        if config.platform is not None:
+            from infra.plan.references import plan_referenced_platform
+
+            plan_referenced_platform(config)
         capture = run_entry_point(ROOT / "infra", stack_config, stack)
         # What the API server would refuse fails the plan here, naming the object and the field.
-        managed = backend(config.cloud).has(Capability.MANAGED_CLUSTER)
+        # A team stack's objects go to its platform's cluster: validate them for that cluster's version.
+        cluster_config = config
+        if config.platform is not None:
+            from stacks.loader import load_file, platform_stack_file
+
+            cluster_config = load_file(platform_stack_file(config))
+        managed = backend(cluster_config.cloud).has(Capability.MANAGED_CLUSTER)
         validation = validate_manifests(
             manifests(capture.registrations),
             args.schemas,
-            config.cluster.kubernetes_version if managed else K8S_VERSION,
+            cluster_config.cluster.kubernetes_version if managed else K8S_VERSION,
         )
         if not validation.ok:
             print("the plan renders objects the API server would refuse:\n" + validation.render(), file=sys.stderr)

@@ -114,10 +114,27 @@ _COMPUTED: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+OFFLINE_STACKS: dict[str, tuple[dict[str, Any], list[str]]] = {}
+"""Stack name (as a StackReference names it) -> (outputs, secret output names) of a stack planned offline:
+the plan of a team stack plans its platform stack first and answers the reference from it."""
+
+
+def _stack_reference(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    stack = str(inputs.get("name", name))
+    if stack not in OFFLINE_STACKS:
+        raise ProgramError(
+            f"StackReference {stack!r}: no offline plan of that stack; plan it first (the team stack's plan does)"
+        )
+    outputs, secret = OFFLINE_STACKS[stack]
+    return {"outputs": outputs, "secretOutputNames": secret}
+
+
 class _Mocks(Mocks):
     """Deterministic mocks: ids derive from names, outputs echo inputs plus what the cloud would compute."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if args.typ == "pulumi:pulumi:StackReference":
+            return str(args.inputs.get("name", args.name)), _stack_reference(args.name, dict(args.inputs))
         computed = _COMPUTED.get(args.typ)
         state = dict(args.inputs)
         if computed is not None:

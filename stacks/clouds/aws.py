@@ -49,6 +49,8 @@ class Aws(ManagedCloud):
     cloud = Cloud.AWS
     capabilities = frozenset(
         {
+            Capability.NODE_REPAIR,
+            Capability.OBJECT_STORAGE,
             Capability.MANAGED_CLUSTER,
             Capability.INSTANCE_TYPES,
             Capability.NODE_IMAGES,
@@ -112,7 +114,9 @@ class Aws(ManagedCloud):
         )
         return {
             "endpoint": self.endpoint_access(config),
-            "deployer": deployer + "; it needs IAM rights on VPC, EKS, IAM roles, KMS, SQS and EventBridge",
+            "deployer": deployer
+            + "; it needs IAM rights on VPC, EKS, IAM roles, KMS, SQS and EventBridge"
+            + (", and S3 (the checkpoint bucket)" if config.storage.enabled else ""),
         }
 
     # ------------------------------------------------------------ network

@@ -58,10 +58,23 @@ class Capability(StrEnum):
     """Resources live in a named project (``project``)."""
     GPU_SOFTWARE_CHOICE = "gpu-software-choice"
     """The platform installs the GPU software (device plugin or GPU Operator); without it the cloud runs its own."""
+    OBJECT_STORAGE = "object-storage"
+    """Checkpoints and models go to a bucket, reached through the cloud's workload identity."""
+    NODE_REPAIR = "node-repair"
+    """The cloud monitors node health (GPUs included) and can replace unhealthy nodes (``nodeHealth``)."""
+    IN_CLUSTER_STORAGE = "in-cluster-storage"
+    """Checkpoints and models go to a volume (PersistentVolumeClaim) per team."""
 
 
 # Config key -> the capability that gives it a meaning. Keys not listed mean the same everywhere.
 FIELD_CAPABILITIES: dict[str, dict[str, Capability]] = {
+    "nodeHealth": {"gpuHealth": Capability.NODE_REPAIR},
+    "storage": {
+        "bucket": Capability.OBJECT_STORAGE,
+        "noncurrentVersionDays": Capability.OBJECT_STORAGE,
+        "sizeGiB": Capability.IN_CLUSTER_STORAGE,
+        "storageClass": Capability.IN_CLUSTER_STORAGE,
+    },
     "root": {
         "region": Capability.MANAGED_CLUSTER,
         "zones": Capability.MANAGED_CLUSTER,

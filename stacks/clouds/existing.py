@@ -13,6 +13,7 @@ class Existing(CloudBackend):
     cloud = Cloud.EXISTING
     capabilities = frozenset(
         {
+            Capability.IN_CLUSTER_STORAGE,
             Capability.KUBECONFIG,
             Capability.EXISTING_NODES,
             Capability.SIMULATED_GPUS,

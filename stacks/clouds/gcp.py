@@ -32,6 +32,7 @@ class Gcp(ManagedCloud):
     cloud = Cloud.GCP
     capabilities = frozenset(
         {
+            Capability.OBJECT_STORAGE,
             Capability.MANAGED_CLUSTER,
             Capability.MACHINE_TYPES,
             Capability.RELEASE_CHANNELS,
@@ -58,10 +59,11 @@ class Gcp(ManagedCloud):
         return tuple(sorted(zones)) or None
 
     def access(self, config: PlatformConfig) -> dict[str, str]:
+        storage = " and roles/storage.admin (the checkpoint bucket and its IAM)" if config.storage.enabled else ""
         return {
             "endpoint": self.endpoint_access(config),
             "deployer": f"a Google identity with roles/container.admin, roles/compute.networkAdmin, "
-            f"roles/iam.serviceAccountAdmin and roles/resourcemanager.projectIamAdmin on {config.project}",
+            f"roles/iam.serviceAccountAdmin and roles/resourcemanager.projectIamAdmin on {config.project}{storage}",
         }
 
     def check(self, config: PlatformConfig) -> Iterable[Issue]:

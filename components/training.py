@@ -1,0 +1,134 @@
+"""Kubeflow Trainer on the platform, and teams' training jobs.
+
+``TrainingOperator``: the pinned Trainer chart (with its JobSet subchart) and the platform's
+ClusterTrainingRuntimes, which wait for it (the chart brings their CRDs).
+``TrainingJobs``: one team's jobs: per job a Secret for its credentials (from Pulumi secrets,
+never in the job), an own TrainingRuntime where its restart/TTL policy differs, and the TrainJob.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import helm
+from components import labels as L
+from components.train_job import TrainJobSpec, train_job_manifest
+from components.training_runtimes import runtime_manifest
+from components.versions import KUBEFLOW_TRAINER
+
+NAMESPACE = L.TRAINER_NAMESPACE
+
+
+def helm_values() -> dict[str, Any]:
+    """The subset of the chart's values the platform sets (paths checked against the chart's values.yaml)."""
+    return {
+        "jobset": {"install": True},
+        # The platform renders and pins its runtimes itself (components/training_runtimes.py); the chart's
+        # would be applied by a hook Job that downloads kubectl at install time.
+        "runtimes": {"defaultEnabled": False},
+        "manager": {"resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}},
+    }
+
+
+@dataclass(frozen=True)
+class TrainingOperatorArgs:
+    runtimes: Sequence[str]
+    max_restarts: int
+    ttl_seconds: int
+    namespace: str = NAMESPACE
+
+
+class TrainingOperator(pulumi.ComponentResource):
+    release: k8s.helm.v3.Release
+    runtimes: list[k8s.apiextensions.CustomResource]
+
+    def __init__(self, name: str, args: TrainingOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:TrainingOperator", name, None, opts)
+        ns = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={"name": args.namespace, "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY}},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.release = helm.release(
+            f"{name}-trainer", "kubeflow-trainer", KUBEFLOW_TRAINER, ns.metadata.name, helm_values(), self
+        )
+        self.runtimes = [
+            _custom(
+                f"{name}-runtime-{runtime}",
+                runtime_manifest(runtime, args.max_restarts, args.ttl_seconds),
+                pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
+            )
+            for runtime in args.runtimes
+        ]
+        self.register_outputs({})
+
+
+def _custom(name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
+        name,
+        api_version=manifest["apiVersion"],
+        kind=manifest["kind"],
+        metadata=manifest["metadata"],
+        spec=manifest["spec"],
+        opts=opts,
+    )
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    spec: TrainJobSpec
+    secrets: Mapping[str, str] = field(default_factory=dict)
+    """Variable -> secret value (a Pulumi secret; becomes the job's Kubernetes Secret)."""
+    own_runtime: tuple[int, int] | None = None
+    """(maxRestarts, ttlSecondsAfterFinished) of the job's own TrainingRuntime, when it differs."""
+
+
+@dataclass(frozen=True)
+class TrainingJobsArgs:
+    jobs: Sequence[TrainingJob]
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What must exist first: the operator (CRDs, runtimes), the team's namespace and queue."""
+
+
+class TrainingJobs(pulumi.ComponentResource):
+    """One team's jobs (a component per team keeps URNs stable when other teams' jobs change)."""
+
+    def __init__(self, name: str, args: TrainingJobsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:TrainingJobs", name, None, opts)
+        for job in args.jobs:
+            spec = job.spec
+            deps: list[pulumi.Resource] = list(args.depends_on)
+            if job.secrets:
+                deps.append(
+                    k8s.core.v1.Secret(
+                        f"{name}-{spec.name}-secret",
+                        metadata={
+                            "name": spec.secret_name,
+                            "namespace": spec.namespace,
+                            "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY},
+                        },
+                        type="Opaque",
+                        string_data=pulumi.Output.secret(dict(sorted(job.secrets.items()))),
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+                    )
+                )
+            if job.own_runtime is not None:
+                restarts, ttl = job.own_runtime
+                manifest = runtime_manifest(spec.runtime, restarts, ttl, namespace=spec.namespace, name=spec.name)
+                deps.append(
+                    _custom(
+                        f"{name}-{spec.name}-runtime",
+                        manifest,
+                        pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+                    )
+                )
+            _custom(
+                f"{name}-{spec.name}",
+                train_job_manifest(spec),
+                # Kueue unsuspends an admitted job: that field is Kueue's once the job exists.
+                pulumi.ResourceOptions(parent=self, depends_on=deps, ignore_changes=["spec.suspend"]),
+            )
+        self.register_outputs({})
