@@ -108,7 +108,11 @@ def job_issues(
             continue
         if job.gpu is not None and len(pools) != 1:
             named = ", ".join(p.name for p in pools)
-            why = f"several pools have it ({named}); name one with pool" if pools else "no pool team can use has it"
+            why = (
+                f"several pools have it ({named}); name one with pool"
+                if pools
+                else f"no pool has it that team {job.team} has quota on or may borrow"
+            )
             yield key(f"{here}.gpu"), f"{job.gpu}: {why}"
             continue
         yield from _fits(job, here, team, pools[0], contract)
@@ -162,6 +166,8 @@ def _fits(job: TrainingJob, here: str, team: TeamContract, pool: PoolContract, c
             key(f"{here}.pool"),
             (f"team {team.name} has no quota on {pool.name} and no team lends it; Kueue would never admit the job"),
         )
+    if not team.can_borrow:
+        yield from _cpu_memory_quota(job, here, team, pool, quota, per_node)
     yield from _interconnect(job, here, pool)
     yield from _node_size(job, here, pool)
     if job.topology is TopologyPlacement.REQUIRED and not pool.topology_levels:
