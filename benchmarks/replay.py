@@ -281,6 +281,8 @@ class Step:
     protect: bool
     retain_on_delete: bool
     ignore_changes: tuple[str, ...]
+    replace_on_changes: tuple[str, ...] = ()
+    delete_before_replace: bool = False
 
 
 def _provider_urn(reference: str) -> str:
@@ -342,6 +344,8 @@ def _step(r: Registration, registered: set[str]) -> Step:
         protect=r.protect,
         retain_on_delete=r.retain_on_delete,
         ignore_changes=tuple(r.ignore_changes),
+        replace_on_changes=tuple(r.replace_on_changes),
+        delete_before_replace=r.delete_before_replace,
     )
 
 
@@ -371,6 +375,8 @@ def replay(steps: Sequence[Step]) -> None:
             protect=True if step.protect else None,
             retain_on_delete=True if step.retain_on_delete else None,
             ignore_changes=list(step.ignore_changes) if step.ignore_changes else None,
+            replace_on_changes=list(step.replace_on_changes) if step.replace_on_changes else None,
+            delete_before_replace=True if step.delete_before_replace else None,
         )
         made[step.urn] = step.cls(step.name, opts=opts, **kwargs)
 
@@ -406,6 +412,8 @@ def _record(r: Registration, unknowns_from: Registration) -> dict[str, Any]:
         "protect": r.protect,
         "retain_on_delete": r.retain_on_delete,
         "ignore_changes": sorted(r.ignore_changes),
+        "replace_on_changes": sorted(r.replace_on_changes),
+        "delete_before_replace": r.delete_before_replace,
     }
 
 

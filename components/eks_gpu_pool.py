@@ -15,13 +15,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.pool_spec import PoolSpec, SharingMode
+from components.training_network import EFA_HUGEPAGES, EFA_RESOURCE, HUGEPAGES_RESOURCE
 
 # Node image -> device of the volume that holds container images. A table, not an if-chain:
 # Bottlerocket keeps its OS on /dev/xvda and containers on the data volume /dev/xvdb.
 DATA_DEVICES: dict[str, str] = {"al2023": "/dev/xvda", "bottlerocket": "/dev/xvdb"}
 CAPACITY_TYPES = {"on-demand": "ON_DEMAND", "spot": "SPOT"}
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
-EFA_RESOURCE = "vpc.amazonaws.com/efa"
 AUTOSCALER_RESOURCE_TAG = "k8s.io/cluster-autoscaler/node-template/resources/"
 """Cluster Autoscaler reads a managed node group's labels and taints through eks:DescribeNodegroup, and the
 extended resources a node will have from these node-group tags: without them it cannot know that a pool
@@ -87,9 +87,12 @@ def efa_interfaces(
 
 def autoscaler_tags(pool: PoolSpec, efa_devices: int) -> dict[str, str]:
     """What one node of the pool advertises, as Cluster Autoscaler node-template tags."""
-    resources = dict(pool.node_resources())
+    resources: dict[str, int | str] = dict(pool.node_resources())
     if efa_devices:
         resources[EFA_RESOURCE] = efa_devices
+        # EFA jobs request hugepages (libfabric's buffers): without them in the template, the autoscaler
+        # judges such a pod unschedulable on a pool at zero nodes and never scales it up.
+        resources[HUGEPAGES_RESOURCE] = EFA_HUGEPAGES
     return {f"{AUTOSCALER_RESOURCE_TAG}{name}": str(amount) for name, amount in sorted(resources.items())}
 
 

@@ -1,5 +1,6 @@
 """GCS checkpoint and model storage (gcp): see ``components/model_storage.py``."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -37,6 +38,9 @@ class GcsModelStorageArgs:
     """Days an overwritten or deleted object generation stays before GCS deletes it. Default 30."""
     labels: dict[str, str] = field(default_factory=dict)
     """Labels on the bucket."""
+    workload_identity_ready: Sequence[pulumi.Resource] = ()
+    """What creates the project's Workload Identity pool (the GKE cluster): IAM refuses a binding to a
+    ``<project>.svc.id.goog`` member until the pool exists ("Identity Pool does not exist")."""
 
 
 def gcs_prefix_condition(bucket: str, team: str) -> gcp.storage.BucketIAMMemberConditionArgsDict:
@@ -152,7 +156,7 @@ class GcsModelStorage(pulumi.ComponentResource):
             service_account_id=account.name,
             role="roles/iam.workloadIdentityUser",
             member=workload_identity_member(args.project, namespace, ksa),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.workload_identity_ready)),
         )
         gcp.storage.BucketIAMMember(
             f"{name}-{team}-{role}-objects",

@@ -246,6 +246,7 @@ class GkeCluster(pulumi.ComponentResource):
         self.ready.append(system_pool)
         self.cluster_name = cluster.name
         self.cluster_id = cluster.id
+        self.cluster = cluster
         self.endpoint = cluster.endpoint
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(

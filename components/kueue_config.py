@@ -41,6 +41,19 @@ INTEGRATIONS = (
 )
 
 
+WAIT_FOR_PODS_READY: dict[str, Any] = {
+    # Kueue 0.19's defaults (it turns this on by default), written out so the platform's behaviour does not
+    # move with a chart bump: a job whose pods are not all running 30 minutes after admission (a node that
+    # never came, an image that never pulled), or that loses one and does not recover within 30 minutes
+    # (a node drained or replaced), is evicted and requeued, with exponential backoff, instead of holding
+    # its GPUs. All-or-nothing for multi-node training.
+    "timeout": "30m",
+    "recoveryTimeout": "30m",
+    "blockAdmission": False,
+    "requeuingStrategy": {"timestamp": "Eviction", "backoffBaseSeconds": 60, "backoffMaxSeconds": 3600},
+}
+
+
 def manager_config() -> dict[str, Any]:
     return {
         "apiVersion": "config.kueue.x-k8s.io/v1beta2",
@@ -62,6 +75,7 @@ def manager_config() -> dict[str, Any]:
         "clientConnection": {"qps": 300, "burst": 500},
         "integrations": {"frameworks": list(INTEGRATIONS)},
         "resources": {"excludeResourcePrefixes": list(EXCLUDED_RESOURCE_PREFIXES)},
+        "waitForPodsReady": WAIT_FOR_PODS_READY,
     }
 
 

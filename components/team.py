@@ -1,6 +1,6 @@
 """A team's home in the cluster: its namespace and the GPU ResourceQuota that backs its queue."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -9,6 +9,24 @@ import pulumi_kubernetes as k8s
 from components import labels as L
 
 TEAM_LABEL = "gpu-platform.io/team"
+DEPLOYER_ROLE = "gpu-platform-team-deployer"
+_READ = ["get", "list", "watch"]
+_ALL = ["get", "list", "watch", "create", "update", "patch", "delete"]
+DEPLOYER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
+    # What a team stack creates, and what its engineers follow a job through (kubectl get trainjobs, logs).
+    {"api_groups": ["trainer.kubeflow.org"], "resources": ["trainjobs", "trainingruntimes"], "verbs": _ALL},
+    {"api_groups": [""], "resources": ["secrets", "configmaps"], "verbs": _ALL},
+    {
+        "api_groups": [""],
+        "resources": ["pods", "pods/log", "events", "services", "persistentvolumeclaims"],
+        "verbs": _READ,
+    },
+    {"api_groups": [""], "resources": ["serviceaccounts"], "verbs": _READ},
+    {"api_groups": ["jobset.x-k8s.io"], "resources": ["jobsets"], "verbs": _READ},
+    {"api_groups": ["batch"], "resources": ["jobs"], "verbs": _READ},
+    {"api_groups": ["kueue.x-k8s.io"], "resources": ["workloads", "localqueues"], "verbs": _READ},
+]
+"""Namespaced rights of a team's deployers: no cluster-wide objects, nothing in other namespaces."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +39,8 @@ class TeamSpaceArgs:
     """ResourceQuota hard limits on GPU requests (``requests.nvidia.com/gpu`` ...); empty: no quota object."""
     service_accounts: Mapping[str, Mapping[str, pulumi.Input[str]]] = field(default_factory=dict)
     """Service account name -> annotations binding it to a cloud identity (IRSA, Workload Identity)."""
+    deployer_subjects: Sequence[Mapping[str, str]] = ()
+    """RBAC subjects (beyond the team's group) who may deploy the team's workloads."""
 
 
 class TeamSpace(pulumi.ComponentResource):
@@ -67,6 +87,31 @@ class TeamSpace(pulumi.ComponentResource):
                 },
                 opts=pulumi.ResourceOptions(parent=self),
             )
+        # The team's own deployers (its team stack, its engineers): jobs and what they run, in this namespace only.
+        meta: k8s.meta.v1.ObjectMetaArgsDict = {
+            "name": DEPLOYER_ROLE,
+            "namespace": ns.metadata.name,
+            "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY},
+        }
+        role = k8s.rbac.v1.Role(
+            f"{name}-deployer", metadata=meta, rules=DEPLOYER_RULES, opts=pulumi.ResourceOptions(parent=self)
+        )
+        group: k8s.rbac.v1.SubjectArgsDict = {
+            "api_group": "rbac.authorization.k8s.io",
+            "kind": "Group",
+            "name": f"{L.TEAM_GROUP_PREFIX}{args.team}",
+        }
+        others: list[k8s.rbac.v1.SubjectArgsDict] = [
+            {"api_group": "rbac.authorization.k8s.io", "kind": s["kind"], "name": s["name"]}
+            for s in args.deployer_subjects
+        ]
+        k8s.rbac.v1.RoleBinding(
+            f"{name}-deployer",
+            metadata=meta,
+            role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": DEPLOYER_ROLE},
+            subjects=[group, *others],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+        )
         self.namespace = ns.metadata.name
         # One per pool or team: its outputs stay attributes (``namespace``). Registering them as Output values
         # makes the SDK await and serialize each one (about a tenth of an AWS plan at 100 pools, measured).

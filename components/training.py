@@ -59,11 +59,18 @@ class TrainingOperator(pulumi.ComponentResource):
             _custom(
                 f"{name}-runtime-{runtime}",
                 runtime_manifest(runtime, args.max_restarts, args.ttl_seconds),
-                pulumi.ResourceOptions(parent=self, depends_on=[self.release]),
+                pulumi.ResourceOptions(parent=self, depends_on=[self.release], **REPLACE_ON_SPEC_CHANGE),
             )
             for runtime in args.runtimes
         ]
         self.register_outputs({})
+
+
+REPLACE_ON_SPEC_CHANGE: dict[str, Any] = {"replace_on_changes": ["spec"], "delete_before_replace": True}
+"""Trainer refuses in-place changes to a TrainJob's trainer, runtime reference and patches, and to a runtime's
+failure policy (CEL ``self == oldSelf``): a changed spec is a new object of the same name, so the old one
+goes first. For a TrainJob that means re-submitting it; a runtime in use waits for its jobs (Trainer's
+finalizer), so change ``training.maxRestarts`` / ``ttlSecondsAfterFinished`` between runs."""
 
 
 def _custom(name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
@@ -122,13 +129,15 @@ class TrainingJobs(pulumi.ComponentResource):
                     _custom(
                         f"{name}-{spec.name}-runtime",
                         manifest,
-                        pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+                        pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on), **REPLACE_ON_SPEC_CHANGE),
                     )
                 )
             _custom(
                 f"{name}-{spec.name}",
                 train_job_manifest(spec),
                 # Kueue unsuspends an admitted job: that field is Kueue's once the job exists.
-                pulumi.ResourceOptions(parent=self, depends_on=deps, ignore_changes=["spec.suspend"]),
+                pulumi.ResourceOptions(
+                    parent=self, depends_on=deps, ignore_changes=["spec.suspend"], **REPLACE_ON_SPEC_CHANGE
+                ),
             )
         self.register_outputs({})

@@ -88,7 +88,7 @@ def test_aws_add_on_values_exist_in_their_charts(reference_root: Path) -> None:
     assert nvidia <= upstream, nvidia - upstream
 
 
-def test_kueue_manager_config_is_the_chart_default_plus_resources(reference_root: Path) -> None:
+def test_kueue_manager_config_is_the_chart_default_plus_resources_and_pod_readiness(reference_root: Path) -> None:
     """The chart takes the whole manager config as one document: anything we drop from its
     default (ports, leader election id, integrations) silently changes Kueue's behaviour."""
     import yaml
@@ -98,8 +98,16 @@ def test_kueue_manager_config_is_the_chart_default_plus_resources(reference_root
     values = yaml.safe_load((reference_root / "helm-charts" / "kueue" / "values.yaml").read_text())
     default = yaml.safe_load(values["managerConfig"]["controllerManagerConfigYaml"])
     ours = manager_config()
-    assert set(ours) - set(default) == {"resources"}
-    assert {k: v for k, v in ours.items() if k != "resources"} == default
+    added = {"resources", "waitForPodsReady"}
+    assert set(ours) - set(default) == added
+    assert {k: v for k, v in ours.items() if k not in added} == default
+    # waitForPodsReady is commented out in the chart's values: its keys must be the ones that example names.
+    text = (reference_root / "helm-charts" / "kueue" / "values.yaml").read_text()
+    start = text.index("#waitForPodsReady:")
+    example = yaml.safe_load("\n".join(line.replace("#", "", 1) for line in text[start:].splitlines()[:9]))
+    documented = example["waitForPodsReady"]
+    assert set(ours["waitForPodsReady"]) <= set(documented)
+    assert set(ours["waitForPodsReady"]["requeuingStrategy"]) <= set(documented["requeuingStrategy"])
 
 
 def test_trainer_values_pin_and_runtimes_match_upstream(reference_root: Path) -> None:

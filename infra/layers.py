@@ -43,6 +43,14 @@ def gpu_software_args(config: PlatformConfig, specs: list[PoolSpec]) -> GpuSoftw
     )
 
 
+RBAC_KINDS = {"user": "User", "serviceAccount": "User", "group": "Group"}
+"""IAM member prefix -> the RBAC subject kind GKE authenticates it as (Google Groups need Google Groups for RBAC)."""
+
+
+def deployer_subjects(members: list[str]) -> list[dict[str, str]]:
+    return [{"kind": RBAC_KINDS[kind], "name": email} for kind, _, email in (m.partition(":") for m in members)]
+
+
 def build(config: PlatformConfig) -> dict[str, Any]:
     """Register every resource of the stack (a platform stack, or a team stack); return its outputs."""
     if config.platform is not None:
@@ -63,6 +71,9 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         TeamQueue(team.name, team.namespace_name, dict(team.gpu_quota), team.can_borrow) for team in config.teams
     ]
     queues = config.queues.enabled and bool(team_queues)
+    # GKE signs people in as their Google identity: bind the team's members directly (EKS maps IAM principals
+    # onto the team's group through access entries instead).
+    gcp_members = config.cloud.value == "gcp"
     training = None
     if config.training.enabled:
         training = TrainingOperator(
@@ -83,6 +94,7 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
                 namespace=tq.namespace,
                 gpu_limits=namespace_gpu_limits(tq, specs, lendable) if queues else {},
                 service_accounts=cluster.service_accounts.get(tq.team, {}),
+                deployer_subjects=deployer_subjects(config.team(tq.team).deployers) if gcp_members else (),
             ),
             k8s_opts,
         )

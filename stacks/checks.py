@@ -19,7 +19,7 @@ from components.pool_spec import PoolSpec, SharingMode
 from stacks.clouds import BACKENDS, FIELD_CAPABILITIES, Capability, CloudBackend, Issue, backend, clouds_with, key
 from stacks.contract import platform_contract
 from stacks.job_checks import job_issues
-from stacks.model import GpuStack, Model, NodePool, PlatformConfig
+from stacks.model import GpuHealthMode, GpuStack, Model, NodePool, PlatformConfig
 from stacks.resolve import pool_spec
 
 Rule = Callable[[PlatformConfig], Iterable[Issue]]
@@ -63,6 +63,8 @@ def _fields_for_cloud(c: PlatformConfig) -> Iterable[Issue]:
     yield from _gated("systemPool", "cluster.systemPool.", c.cluster.system_pool, cloud)
     yield from _gated("storage", "storage.", c.storage, cloud)
     yield from _gated("nodeHealth", "nodeHealth.", c.node_health, cloud)
+    for i, team in enumerate(c.teams):
+        yield from _gated("team", f"teams[{i}].", team, cloud)
     for i, pool in enumerate(c.node_pools):
         yield from _gated("pool", f"nodePools[{i}].", pool, cloud)
 
@@ -370,6 +372,43 @@ def _storage(c: PlatformConfig) -> Iterable[Issue]:
             yield key("storage.bucket"), f"{s.bucket!r} uses a form {cloud} reserves ({reserved}); choose another"
 
 
+# What a team deployer is, per cloud: the identity the cloud's cluster access understands.
+DEPLOYER_FORMS: dict[str, tuple[str | tuple[str, ...], str]] = {
+    "aws": ("arn:aws", "an IAM role or user ARN"),
+    "gcp": (("user:", "group:", "serviceAccount:"), "user:, group: or serviceAccount: and an email"),
+}
+
+
+def _deployers(c: PlatformConfig) -> Iterable[Issue]:
+    form = DEPLOYER_FORMS.get(c.cloud.value)
+    if form is None:
+        return
+    prefix, what = form
+    for i, team in enumerate(c.teams):
+        seen: set[str] = set()
+        for j, deployer in enumerate(team.deployers):
+            if not deployer.startswith(prefix):
+                yield key(f"teams[{i}].deployers[{j}]"), f"{deployer!r} is not {what} ({c.cloud.value})"
+            if deployer in seen:
+                yield key(f"teams[{i}].deployers[{j}]"), f"{deployer!r} is listed twice"
+            elif deployer in c.cluster.admins:
+                # EKS keeps one access entry per principal: it cannot be both admin and a team's deployer.
+                yield key(f"teams[{i}].deployers[{j}]"), f"{deployer!r} is a cluster admin already (cluster.admins)"
+            seen.add(deployer)
+
+
+def _node_health(c: PlatformConfig) -> Iterable[Issue]:
+    if c.node_health.gpu_health is GpuHealthMode.REMEDIATE and c.gpu_software.dcgm.enabled:
+        yield (
+            key("nodeHealth.gpuHealth"),
+            (
+                "remediate lets EKS replace nodes the node monitoring agent reports unhealthy, but next to the "
+                "platform's DCGM (gpuSoftware.dcgm.enabled) the agent reports healthy GPUs as failed "
+                "(aws/containers-roadmap#2763), and nodes would be replaced mid-job; allowed with DCGM on: monitor, off"
+            ),
+        )
+
+
 def _team_stack(c: PlatformConfig) -> Iterable[Issue]:
     """A team stack holds the team's jobs and its platform reference; everything else is the platform's."""
     if c.platform is None:
@@ -410,6 +449,8 @@ RULES: tuple[Rule, ...] = (
     _training_jobs,
     _storage,
     _team_stack,
+    _node_health,
+    _deployers,
 )
 
 

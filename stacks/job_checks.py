@@ -174,8 +174,9 @@ def _fits(job: TrainingJob, here: str, team: TeamContract, pool: PoolContract, c
         yield (
             key(f"{here}.topology"),
             (
-                f"pool {pool.name} ({pool.machine_type or 'existing nodes'}) has no network topology labels; "
-                "allowed: preferred or none"
+                f"pool {pool.name} ({pool.machine_type or 'existing nodes'}) gets no Kueue Topology (its nodes report "
+                "none, or it autoscales: minNodes < maxNodes, or queues.topologyAware is false); allowed: preferred "
+                "or none"
             ),
         )
 

@@ -375,9 +375,18 @@ class QueuesConfig(Model):
     allow_overcommit: bool = False
     """Allow teams' nominal quotas on a pool to add up to more than the pool's capacity. Default false."""
     topology_aware: bool = True
-    """Topology-aware scheduling on pools whose nodes report their network position (aws: p4d/p5/p6, g6e/g7e;
-    gcp: A3/A4 8-GPU machines): a Kueue Topology from the clouds' node labels, and multi-node jobs packed close
-    together. Turn off if those nodes lack the labels (Kueue would then place nothing on them). Default true."""
+    """Topology-aware scheduling on fixed-size pools (minNodes = maxNodes) whose nodes report their network
+    position (aws: p4d/p5/p6, g6e/g7e; gcp: A3/A4 8-GPU machines): a Kueue Topology from the clouds' node labels,
+    and multi-node jobs packed close together. Autoscaled pools get none (Kueue counts only existing nodes, so it
+    would never admit a job that needs the pool to grow). Turn off if the nodes lack the labels (Kueue would then
+    place nothing on them). Default true."""
+
+
+# A team deployer: an IAM role/user ARN (aws) or an IAM member with an email (gcp).
+DEPLOYER = (
+    r"^(arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]+"
+    r"|(user|group|serviceAccount):[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})$"
+)
 
 
 class Team(Model):
@@ -389,6 +398,11 @@ class Team(Model):
     """Nominal GPU quota per pool name (physical GPUs, or shared GPUs on shared pools)."""
     can_borrow: bool = False
     """May use idle GPUs of other teams' quotas. Default false."""
+    deployers: list[Annotated[str, Field(pattern=DEPLOYER)]] = Field(default_factory=list)
+    """aws/gcp: who deploys the team's stack (its CI role, its engineers) with rights in the team's namespace only
+    (a Role for jobs, secrets and what they run; nothing cluster-wide). aws: IAM role/user ARNs (EKS access
+    entries); gcp: ``user:``, ``group:`` or ``serviceAccount:`` members (RBAC, plus permission to fetch the
+    cluster's credentials). Everyone in the Kubernetes group ``gpu-platform:team:<name>`` gets the same rights."""
 
     @property
     def namespace_name(self) -> str:

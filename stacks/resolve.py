@@ -93,7 +93,18 @@ def pool_spec(
 def resolved_spec(rp: ResolvedPool, topology_aware: bool = True) -> PoolSpec:
     o = rp.offering
     spec = pool_spec(rp.pool, o.gpu, o.gpus_per_node, o.vcpus, int(o.memory_gib))
-    return replace(spec, topology_levels=topology_levels(o.cloud, o.instance_type) if topology_aware else ())
+    return replace(
+        spec, topology_levels=topology_levels(o.cloud, o.instance_type) if topology_placed(rp, topology_aware) else ()
+    )
+
+
+def topology_placed(rp: ResolvedPool, topology_aware: bool = True) -> bool:
+    """Whether Kueue places jobs on the pool by network topology. Only on fixed-size pools (minNodes =
+    maxNodes, as reserved GPU capacity is): Kueue's topology-aware scheduling counts only nodes that exist,
+    so on a pool scaled from fewer nodes it never admits a job that needs more, and a job never admitted
+    has no pods that would make the autoscaler add them (Kueue's TAS docs: autoscaling needs a
+    ProvisioningRequest admission check, which the platform does not set up)."""
+    return topology_aware and rp.pool.min_nodes == rp.pool.max_nodes
 
 
 def pool_specs(config: PlatformConfig, resolved: list[ResolvedPool]) -> list[PoolSpec]:

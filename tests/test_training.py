@@ -282,18 +282,132 @@ def test_gke_service_accounts_use_workload_identity(plan: Callable[..., Any]) ->
 
 
 def test_eks_node_monitoring_and_repair(plan: Callable[..., Any]) -> None:
-    capture = plan(raw("aws-train"))  # gpuHealth: remediate
+    config = raw("aws-train")  # gpuHealth: monitor
+    capture = plan(config)
     (addon,) = by_type(capture, "aws:eks/addon:Addon")
     assert addon.inputs()["addonName"] == "eks-node-monitoring-agent"
-    groups = [r.inputs() for r in by_type(capture, "aws:eks/nodeGroup:NodeGroup") if "nodeRepairConfig" in r.inputs()]
-    assert len(groups) == 2 and all(g["nodeRepairConfig"]["enabled"] for g in groups)
-    config = raw("aws-train")
-    config["nodeHealth"] = {"gpuHealth": "monitor"}
-    monitored = plan(config)
-    assert by_type(monitored, "aws:eks/addon:Addon")
-    assert not any("nodeRepairConfig" in r.inputs() for r in by_type(monitored, "aws:eks/nodeGroup:NodeGroup"))
+    assert not any("nodeRepairConfig" in r.inputs() for r in by_type(capture, "aws:eks/nodeGroup:NodeGroup"))
+    config["nodeHealth"] = {"gpuHealth": "remediate"}
+    config["gpuSoftware"]["dcgm"] = {"enabled": False}
+    groups = [
+        r.inputs() for r in by_type(plan(config), "aws:eks/nodeGroup:NodeGroup") if "nodeRepairConfig" in r.inputs()
+    ]
+    assert len(groups) == 2 and all(
+        g["nodeRepairConfig"] == {"enabled": True, "maxParallelNodesRepairedCount": 1} for g in groups
+    )
     config["nodeHealth"] = {"gpuHealth": "off"}
     assert not by_type(plan(config), "aws:eks/addon:Addon")
+
+
+def test_remediation_refused_next_to_dcgm() -> None:
+    config = raw("aws-train")
+    config["nodeHealth"] = {"gpuHealth": "remediate"}
+    assert any(
+        e.startswith("gpu-platform:nodeHealth.gpuHealth: remediate") and "containers-roadmap#2763" in e
+        for e in errors_of(config)
+    )
+
+
+def test_autoscaler_template_offers_hugepages_on_efa_pools(plan: Callable[..., Any]) -> None:
+    groups = {r.name: r.inputs() for r in by_type(plan(raw("aws-train")), "aws:eks/nodeGroup:NodeGroup")}
+    tags = [
+        g["tags"]
+        for g in groups.values()
+        if "k8s.io/cluster-autoscaler/node-template/resources/vpc.amazonaws.com/efa" in g.get("tags", {})
+    ]
+    assert tags and all(t["k8s.io/cluster-autoscaler/node-template/resources/hugepages-2Mi"] == "5120Mi" for t in tags)
+
+
+def test_changed_jobs_and_runtimes_are_replaced_not_patched(plan: Callable[..., Any]) -> None:
+    # Trainer's CEL rules make a TrainJob's trainer, runtime reference and patches, and a runtime's failure
+    # policy, immutable: an in-place update would be refused.
+    capture = plan(raw("gcp-dev"))
+    for type_ in (
+        TRAINJOB,
+        "kubernetes:trainer.kubeflow.org/v1alpha1:TrainingRuntime",
+        "kubernetes:trainer.kubeflow.org/v1alpha1:ClusterTrainingRuntime",
+    ):
+        resources = by_type(capture, type_)
+        assert resources and all(r.replace_on_changes == ["spec"] and r.delete_before_replace for r in resources)
+
+
+def test_workload_identity_bindings_wait_for_the_cluster(plan: Callable[..., Any]) -> None:
+    capture = plan(raw("gcp-dev"))
+    (cluster,) = by_type(capture, "gcp:container/cluster:Cluster")
+    bindings = [
+        r
+        for r in by_type(capture, "gcp:serviceaccount/iAMMember:IAMMember")
+        if r.inputs()["role"] == "roles/iam.workloadIdentityUser"
+    ]
+    assert bindings and all(cluster.urn in b.dependencies for b in bindings)
+
+
+def test_team_deployers_get_their_namespace_only(plan: Callable[..., Any]) -> None:
+    capture = plan(raw("aws-train"))
+    entries = [r.inputs() for r in by_type(capture, "aws:eks/accessEntry:AccessEntry") if r.name.startswith("team-")]
+    assert entries == [
+        {
+            "clusterName": entries[0]["clusterName"],
+            "principalArn": "arn:aws:iam::123456789012:role/research-ci",
+            "kubernetesGroups": ["gpu-platform:team:research"],
+            "type": "STANDARD",
+        }
+    ]
+    assert not [
+        r
+        for r in by_type(capture, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+        if r.name.startswith("team-")
+    ]
+    bindings = {
+        r.inputs()["metadata"]["namespace"]: r.inputs()
+        for r in by_type(capture, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    }
+    assert bindings["team-research"]["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "gpu-platform:team:research"}
+    ]
+    assert bindings["team-research"]["roleRef"]["kind"] == "Role"  # never a ClusterRole
+    assert not by_type(capture, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
+
+
+def test_gke_team_deployers_bound_by_identity(plan: Callable[..., Any]) -> None:
+    config = raw("gcp-dev")
+    config["teams"][0]["deployers"] = ["group:ml-research@example.com", "serviceAccount:ci@p.iam.gserviceaccount.com"]
+    capture = plan(config)
+    viewers = {
+        r.inputs()["member"]
+        for r in by_type(capture, "gcp:projects/iAMMember:IAMMember")
+        if r.inputs()["role"] == "roles/container.clusterViewer"
+    }
+    assert viewers == set(config["teams"][0]["deployers"])
+    (binding,) = [
+        r.inputs()
+        for r in by_type(capture, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+        if r.inputs()["metadata"]["namespace"] == "team-research"
+    ]
+    kinds = {(s["kind"], s["name"]) for s in binding["subjects"]}
+    assert {("Group", "ml-research@example.com"), ("User", "ci@p.iam.gserviceaccount.com")} <= kinds
+
+
+def test_deployer_forms_per_cloud() -> None:
+    config = raw("gcp-dev")
+    config["teams"][0]["deployers"] = ["arn:aws:iam::123456789012:role/x"]
+    assert any(e.startswith("gpu-platform:teams[0].deployers[0]: 'arn:aws") and "gcp" in e for e in errors_of(config))
+    local = raw("local")
+    local["teams"][0]["deployers"] = ["user:a@example.com"]
+    assert any(e.startswith("gpu-platform:teams[0].deployers: applies only to cloud") for e in errors_of(local))
+    aws = raw("aws-dev")
+    aws["teams"][0]["deployers"] = ["arn:aws:iam::123456789012:role/platform-admins"]
+    assert any("is a cluster admin already" in e for e in errors_of(aws))
+
+
+def test_topology_only_on_fixed_size_pools(plan: Callable[..., Any]) -> None:
+    # Kueue's topology-aware scheduling counts only existing nodes: on an autoscaled pool it would never
+    # admit a job that needs the pool to grow, and nothing would make it grow.
+    config = raw("aws-train")
+    config["nodePools"][0]["minNodes"] = 0
+    capture = plan(config)
+    assert not by_type(capture, "kubernetes:kueue.x-k8s.io/v1beta2:Topology")
+    assert "metadata" not in pod_patch(job_of(capture, "llama-pretrain"))
 
 
 # ---------------------------------------------------------------- validation, all at once
@@ -335,7 +449,7 @@ def _job(**fields: Any) -> dict[str, Any]:
         ),
         (
             lambda c: c["training"]["jobs"][0].update(topology="required"),
-            "topology: pool l4-sim (existing nodes) has no network topology labels",
+            "topology: pool l4-sim (existing nodes) gets no Kueue Topology",
         ),
         (lambda c: c["training"]["jobs"].append(_job(gpusPerNode=2)), "name: 'j' is used by an earlier job"),
         (lambda c: c["training"].update(enabled=False), "Kubeflow Trainer is not installed"),

@@ -12,6 +12,7 @@ from components.efa import EfaDevicePlugin
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.eks_gpu_pool import EksGpuPool, EksGpuPoolArgs
 from components.karpenter import Karpenter, KarpenterArgs, KarpenterPool
+from components.labels import TEAM_GROUP_PREFIX
 from components.model_storage import SERVING_SERVICE_ACCOUNT, TRAINING_SERVICE_ACCOUNT
 from components.s3_storage import S3ModelStorage, S3ModelStorageArgs
 from infra.clouds import MANAGED_BY, Cluster, kubernetes_provider, team_namespaces
@@ -102,6 +103,18 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
         EfaDevicePlugin("efa-device-plugin", efa, k8s_opts)
     if c.karpenter:
         _karpenter(config, pools, eks, k8s_opts)
+    for team in config.teams:
+        for i, principal in enumerate(team.deployers):
+            # A team's deployers sign in as themselves and land in the team's Kubernetes group, which only
+            # the team namespace's Role binds: no access policy, nothing cluster-wide.
+            aws.eks.AccessEntry(
+                f"team-{team.name}-deployer-{i}",
+                cluster_name=eks.cluster_name,
+                principal_arn=principal,
+                kubernetes_groups=[f"{TEAM_GROUP_PREFIX}{team.name}"],
+                type="STANDARD",
+                opts=pulumi.ResourceOptions(providers={"aws": provider}, depends_on=eks.ready),
+            )
     accounts: dict[str, dict[str, dict[str, pulumi.Output[str]]]] = {}
     if config.storage.enabled and config.storage.bucket:
         storage = S3ModelStorage(

@@ -17,6 +17,7 @@ from stacks.model import PlatformConfig
 from stacks.resolve import ResolvedPool, resolved_spec
 
 WORKLOAD_IDENTITY_ANNOTATION = "iam.gke.io/gcp-service-account"
+CLUSTER_VIEWER = "roles/container.clusterViewer"
 
 
 def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
@@ -65,6 +66,17 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
             ),
             opts,
         )
+    for team in config.teams:
+        for i, member in enumerate(team.deployers):
+            # Enough to fetch the cluster's credentials (container.clusters.get); what they may do inside
+            # is the team namespace's RoleBinding.
+            gcp.projects.IAMMember(
+                f"team-{team.name}-deployer-{i}",
+                project=config.project,
+                role=CLUSTER_VIEWER,
+                member=member,
+                opts=opts,
+            )
     accounts: dict[str, dict[str, dict[str, pulumi.Output[str]]]] = {}
     if config.storage.enabled and config.storage.bucket:
         storage = GcsModelStorage(
@@ -77,6 +89,7 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
                 teams=team_namespaces(config),
                 noncurrent_days=config.storage.noncurrent_version_days,
                 labels=labels,
+                workload_identity_ready=[gke.cluster],
             ),
             opts,
         )

@@ -48,6 +48,7 @@ class Registration:
     retain_on_delete: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    replace_on_changes: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
     """URNs the resource had before (the engine moves their state to it instead of replacing)."""
 
@@ -227,6 +228,7 @@ class CaptureMonitor(MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 ignore_changes=list(request.ignoreChanges),
                 delete_before_replace=bool(request.deleteBeforeReplace),
+                replace_on_changes=list(request.replaceOnChanges),
                 aliases=[a.urn for a in request.aliases if a.urn] + list(request.aliasURNs),
             )
         )

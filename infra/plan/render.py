@@ -59,6 +59,7 @@ def resource_record(reg: Registration) -> dict[str, Any]:
         "protect": reg.protect,
         "retainOnDelete": reg.retain_on_delete,
         "deleteBeforeReplace": reg.delete_before_replace,
+        "replaceOnChanges": sorted(reg.replace_on_changes),
         "provider": reg.provider.rsplit("::", 1)[0] if reg.provider else "",
         "dependencies": sorted(reg.dependencies),
         "inputs": reg.inputs(),

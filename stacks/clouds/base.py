@@ -69,6 +69,7 @@ class Capability(StrEnum):
 # Config key -> the capability that gives it a meaning. Keys not listed mean the same everywhere.
 FIELD_CAPABILITIES: dict[str, dict[str, Capability]] = {
     "nodeHealth": {"gpuHealth": Capability.NODE_REPAIR},
+    "team": {"deployers": Capability.MANAGED_CLUSTER},
     "storage": {
         "bucket": Capability.OBJECT_STORAGE,
         "noncurrentVersionDays": Capability.OBJECT_STORAGE,
