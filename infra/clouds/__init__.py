@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.labels import SERVING_SERVICE_ACCOUNT, TRAINING_SERVICE_ACCOUNT
 from stacks.clouds import backend
 from stacks.model import PlatformConfig
 from stacks.resolve import ResolvedPool
@@ -35,6 +36,19 @@ class Cluster:
 
 def team_namespaces(config: PlatformConfig) -> tuple[tuple[str, str], ...]:
     return tuple((t.name, t.namespace_name) for t in config.teams)
+
+
+def storage_service_accounts(
+    annotation: str, training: dict[str, pulumi.Output[str]], serving: dict[str, pulumi.Output[str]]
+) -> dict[str, dict[str, dict[str, pulumi.Output[str]]]]:
+    """Per team, its ``trainer`` and ``model-reader`` service accounts annotated with their cloud identities."""
+    return {
+        team: {
+            TRAINING_SERVICE_ACCOUNT: {annotation: training[team]},
+            SERVING_SERVICE_ACCOUNT: {annotation: serving[team]},
+        }
+        for team in training
+    }
 
 
 def kubernetes_provider(

@@ -13,9 +13,8 @@ from components.eks_cluster import EksCluster, EksClusterArgs
 from components.eks_gpu_pool import EksGpuPool, EksGpuPoolArgs
 from components.karpenter import Karpenter, KarpenterArgs, KarpenterPool
 from components.labels import TEAM_GROUP_PREFIX
-from components.model_storage import SERVING_SERVICE_ACCOUNT, TRAINING_SERVICE_ACCOUNT
 from components.s3_storage import S3ModelStorage, S3ModelStorageArgs
-from infra.clouds import MANAGED_BY, Cluster, kubernetes_provider, team_namespaces
+from infra.clouds import MANAGED_BY, Cluster, kubernetes_provider, storage_service_accounts, team_namespaces
 from stacks.clouds.aws import AWS, eks_ami_type
 from stacks.model import GpuHealthMode, PlatformConfig, Provisioner
 from stacks.resolve import ResolvedPool, resolved_spec
@@ -129,13 +128,7 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
             ),
             opts,
         )
-        accounts = {
-            team: {
-                TRAINING_SERVICE_ACCOUNT: {IRSA_ANNOTATION: storage.training_role_arns[team]},
-                SERVING_SERVICE_ACCOUNT: {IRSA_ANNOTATION: storage.serving_role_arns[team]},
-            }
-            for team, _ in team_namespaces(config)
-        }
+        accounts = storage_service_accounts(IRSA_ANNOTATION, storage.training_role_arns, storage.serving_role_arns)
     return Cluster(k8s_provider, eks.cluster_name, eks.endpoint, eks.kubeconfig, accounts)
 
 

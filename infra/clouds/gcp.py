@@ -9,9 +9,8 @@ from components.catalog import CATALOG_DATE
 from components.gcs_storage import GcsModelStorage, GcsModelStorageArgs
 from components.gke_cluster import GkeCluster, GkeClusterArgs
 from components.gke_gpu_pool import GkeGpuPool, GkeGpuPoolArgs
-from components.model_storage import SERVING_SERVICE_ACCOUNT, TRAINING_SERVICE_ACCOUNT
 from infra.charts import apiserver_ports
-from infra.clouds import Cluster, kubernetes_provider, team_namespaces
+from infra.clouds import Cluster, kubernetes_provider, storage_service_accounts, team_namespaces
 from stacks.clouds.gcp import pool_service_account_id, system_service_account_id
 from stacks.model import PlatformConfig
 from stacks.resolve import ResolvedPool, resolved_spec
@@ -93,13 +92,9 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
             ),
             opts,
         )
-        accounts = {
-            team: {
-                TRAINING_SERVICE_ACCOUNT: {WORKLOAD_IDENTITY_ANNOTATION: storage.training_service_accounts[team]},
-                SERVING_SERVICE_ACCOUNT: {WORKLOAD_IDENTITY_ANNOTATION: storage.serving_service_accounts[team]},
-            }
-            for team, _ in team_namespaces(config)
-        }
+        accounts = storage_service_accounts(
+            WORKLOAD_IDENTITY_ANNOTATION, storage.training_service_accounts, storage.serving_service_accounts
+        )
     return Cluster(
         kubernetes_provider(c.name, gke.kubeconfig, gke, gke.ready),
         gke.cluster_name,
