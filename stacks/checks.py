@@ -40,9 +40,22 @@ def _unique_pools(c: PlatformConfig) -> Iterable[Issue]:
         seen.add(pool.name)
 
 
+# Keys Pulumi.yaml declares with a default: the CLI hands them to the program as if set, so at their
+# default they are nobody's choice (a test keeps this list equal to Pulumi.yaml's).
+DECLARED_KEYS = frozenset({"cloud", "region", "project", "zones"})
+
+
 def _set_aliases(model: Model) -> list[str]:
     fields = type(model).model_fields
-    return sorted((fields[n].alias or n) for n in model.model_fields_set)
+    return sorted(
+        (fields[n].alias or n)
+        for n in model.model_fields_set
+        if not (
+            isinstance(model, PlatformConfig)
+            and n in DECLARED_KEYS
+            and getattr(model, n) == fields[n].get_default(call_default_factory=True)
+        )
+    )
 
 
 def _gated(kind: str, at: str, model: Model, cloud: CloudBackend) -> Iterable[Issue]:
@@ -414,12 +427,12 @@ def _team_stack(c: PlatformConfig) -> Iterable[Issue]:
     if c.platform is None:
         return
     allowed = {"platform", "training"}
-    for name in sorted(c.model_fields_set - allowed):
-        alias = type(c).model_fields[name].alias or name
-        yield key(alias), "a team stack takes this from its platform stack (gpu-platform:platform); remove it"
-    for name in sorted(c.training.model_fields_set - {"jobs"}):
-        alias = type(c.training).model_fields[name].alias or name
-        yield key(f"training.{alias}"), "a team stack has only training.jobs; the platform stack installs the rest"
+    for alias in _set_aliases(c):
+        if alias not in allowed:
+            yield key(alias), "a team stack takes this from its platform stack (gpu-platform:platform); remove it"
+    for alias in _set_aliases(c.training):
+        if alias != "jobs":
+            yield key(f"training.{alias}"), "a team stack has only training.jobs; the platform stack installs the rest"
 
 
 def _reserved_layers(c: PlatformConfig) -> Iterable[Issue]:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from components.catalog import GCP_ZONE_REGIONS
+from stacks.checks import DECLARED_KEYS
 from stacks.loader import SECRET_PLACEHOLDER, ConfigError, load_file, parse, read_pulumi_config, read_stack_file
 from stacks.model import Cloud, PlatformConfig, Secret, SharingMode
 from tests.conftest import ROOT, STACKS
@@ -48,6 +49,16 @@ def test_pulumi_yaml_declares_defaults_matching_the_model() -> None:
     for key, spec in declared.items():
         assert spec["default"] == defaults[key], key
         assert spec["description"]
+    # The checks know which keys the CLI may hand over at their default (not the stack file's choice).
+    assert set(declared) == DECLARED_KEYS
+
+
+def test_declared_defaults_as_the_cli_passes_them_are_not_a_choice(local_raw: dict[str, Any]) -> None:
+    # `pulumi up` passes Pulumi.yaml's defaults (region "", zones [] ...) even to an existing-cluster stack.
+    parse({**local_raw, "region": "", "project": "", "zones": []})
+    assert any(
+        e.startswith("gpu-platform:region: applies only") for e in errors_of({**local_raw, "region": "us-east-1"})
+    )
 
 
 def test_unknown_key_names_path_and_suggests(local_raw: dict[str, Any]) -> None:

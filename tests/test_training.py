@@ -589,6 +589,8 @@ def test_team_stack_checked_against_its_platform() -> None:
 
 
 def test_team_stack_holds_only_jobs() -> None:
+    # What Pulumi.yaml declares reaches the program with its default under `pulumi up`: not the stack's own.
+    parse({**_team_stack(), "cloud": "existing", "region": "", "project": "", "zones": []})
     config = _team_stack()
     config["cloud"] = "aws"
     config["training"]["enabled"] = True
