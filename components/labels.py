@@ -39,3 +39,5 @@ SERVING_SERVICE_ACCOUNT = "model-reader"
 """Service account of serving pods (bound to the team's read-only storage identity)."""
 TEAM_GROUP_PREFIX = "gpu-platform:team:"
 """Kubernetes group ``gpu-platform:team:<team>``: its members may deploy the team's workloads (its namespace only)."""
+SERVING_NAMESPACES = ("cert-manager", "kserve", "keda")
+"""Where the serving stack runs (KServe's chart names its webhook certificate for ``kserve``)."""

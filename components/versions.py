@@ -70,6 +70,24 @@ KUBEFLOW_TRAINER = ChartPin(
     apiserver_ports=(9443,),
 )
 
+# cert-manager for KServe's webhook certificate, cert-manager/cert-manager v1.21.1 (OCI; the chart in git
+# carries v0.0.0, the release tool sets the version). Its webhook listens on 10250.
+CERT_MANAGER = ChartPin(
+    "oci://quay.io/jetstack/charts/cert-manager",
+    "v1.21.1",
+    crd_groups=("cert-manager.io", "acme.cert-manager.io"),
+    apiserver_ports=(10250,),
+)
+# KServe v0.20.0: its CRDs (a chart of their own, no values), then the controller in Standard (raw
+# deployment) mode, whose webhook server listens on 9443 (OCI only; the version keeps its "v").
+KSERVE_CRD = ChartPin("oci://ghcr.io/kserve/charts/kserve-crd", "v0.20.0", crd_groups=("serving.kserve.io",))
+KSERVE = ChartPin("oci://ghcr.io/kserve/charts/kserve-resources", "v0.20.0", apiserver_ports=(9443,))
+# KEDA for scaling endpoints on vLLM's load, kedacore/charts 2.20.2: admission webhooks on 9443 and the
+# external metrics API server (an aggregated API) on 6443.
+KEDA = ChartPin(
+    "keda", "2.20.2", "https://kedacore.github.io/charts", crd_groups=("keda.sh",), apiserver_ports=(6443, 9443)
+)
+
 CHARTS: tuple[ChartPin, ...] = (
     NVIDIA_DEVICE_PLUGIN,
     FAKE_GPU_OPERATOR,
@@ -80,6 +98,10 @@ CHARTS: tuple[ChartPin, ...] = (
     CLUSTER_AUTOSCALER,
     EFA_DEVICE_PLUGIN,
     KUBEFLOW_TRAINER,
+    CERT_MANAGER,
+    KSERVE_CRD,
+    KSERVE,
+    KEDA,
 )
 """Every chart the platform can install."""
 
@@ -97,6 +119,10 @@ TRAINING_RUNTIME_IMAGES: dict[str, str] = {
     "deepspeed-distributed": "ghcr.io/kubeflow/trainer/deepspeed-runtime:v2.3.0",
     "jax-distributed": "nvcr.io/nvidia/jax:25.10-py3",
 }
+
+# vLLM's OpenAI server for the platform's vLLM ClusterServingRuntime: the vLLM release KServe v0.20.0 pins
+# (kserve==0.20.0 requires vllm==0.24.0), in vLLM's own image.
+VLLM_IMAGE = "vllm/vllm-openai:v0.24.0"
 
 # ---------------------------------------------------------------- EKS and its node images
 

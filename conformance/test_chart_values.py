@@ -140,3 +140,47 @@ def test_trainer_values_pin_and_runtimes_match_upstream(reference_root: Path) ->
             # Upstream leaves the MPI runtime image untagged (the chart fills in its version): we pin it.
             assert me_c["image"].split(":")[0] == up_c["image"].split(":")[0]
             assert {k: v for k, v in me_c.items() if k != "image"} == {k: v for k, v in up_c.items() if k != "image"}
+
+
+def test_serving_values_pins_and_runtime_match_upstream(reference_root: Path) -> None:
+    """KServe, KEDA and cert-manager values we set exist in their charts; the pins are the published charts;
+    the vLLM runtime keeps KServe v0.20.0's own kserve-vllmserver shape (command, port, probes, /dev/shm)."""
+    import yaml
+
+    from components import serving
+    from components.inference_service import runtime_manifest
+    from components.versions import CERT_MANAGER, KEDA, KSERVE, KSERVE_CRD
+
+    for chart, values in (
+        ("kserve-resources", serving.kserve_values()),
+        ("keda", serving.keda_values()),
+        ("cert-manager", serving.cert_manager_values()),
+    ):
+        paths = _paths(reference_root, chart)
+        ours = _leaf_paths_deep(values)
+        assert ours <= paths, (chart, ours - paths)
+    sources = {s["chart"]: s for s in json.loads((reference_root / "helm-charts" / "sources.json").read_text())}
+    for pin, name in ((CERT_MANAGER, "cert-manager"), (KSERVE_CRD, "kserve-crd"), (KSERVE, "kserve-resources")):
+        assert sources[name]["helm_repo"]["primary"] == pin.chart and sources[name]["tag"] == pin.version
+    assert sources["keda"]["helm_repo"]["primary"] == KEDA.repo and sources["keda"]["tag"] == f"v{KEDA.version}"
+    upstream = yaml.safe_load(
+        (reference_root / "examples" / "kserve" / "clusterservingruntimes" / "kserve-vllmserver.yaml").read_text()
+    )
+    (up,) = upstream["spec"]["containers"]
+    (mine,) = runtime_manifest()["spec"]["containers"]
+    assert mine["args"] == up["args"] and mine["command"][1:] == up["command"][1:]
+    for probe in ("readinessProbe", "startupProbe"):  # successThreshold 1 is the API's default
+        assert all(mine[probe][k] == v for k, v in up[probe].items() if k != "successThreshold"), probe
+    assert runtime_manifest()["spec"]["volumes"] == upstream["spec"]["volumes"]
+    assert runtime_manifest()["spec"]["supportedModelFormats"] == upstream["spec"]["supportedModelFormats"]
+
+
+def _leaf_paths_deep(values: dict[str, Any], prefix: str = "") -> set[str]:
+    out = set()
+    for key, value in values.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out |= _leaf_paths_deep(value, f"{path}.")
+        else:
+            out.add(path)
+    return out

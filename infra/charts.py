@@ -4,7 +4,7 @@ The GKE builder opens the ports the API server calls on exactly these charts' po
 (webhooks, aggregated APIs) to its control plane; ``infra/layers.py`` installs them.
 """
 
-from components.versions import KUBEFLOW_TRAINER, KUEUE, ChartPin
+from components.versions import CERT_MANAGER, KEDA, KSERVE, KUBEFLOW_TRAINER, KUEUE, ChartPin
 from stacks.model import PlatformConfig
 
 
@@ -13,6 +13,8 @@ def apiserver_charts(config: PlatformConfig) -> list[ChartPin]:
     charts = [KUEUE] if config.queues.enabled and config.teams else []
     if config.training.enabled:
         charts.append(KUBEFLOW_TRAINER)
+    if config.serving.enabled:
+        charts += [CERT_MANAGER, KEDA, KSERVE]
     return [c for c in charts if c.apiserver_ports]
 
 

@@ -14,9 +14,11 @@ from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.kueue_config import lendable_pools
 from components.pool_spec import PoolSpec
 from components.pvc_storage import PvcModelStorage, PvcModelStorageArgs
+from components.serving import ServingStack, ServingStackArgs
 from components.team import TeamSpace, TeamSpaceArgs
 from components.training import TrainingOperator, TrainingOperatorArgs
 from infra.clouds import build_cluster
+from infra.serving import build_endpoints
 from infra.training import build_jobs
 from stacks.clouds import Capability, backend
 from stacks.contract import platform_contract
@@ -128,7 +130,18 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
                 pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=list(teams.values()))),
             )
         )
+    serving = None
+    if config.serving.enabled:
+        # After the queues: Kueue's webhook admits pods of every namespace, the serving stack's included.
+        serving = ServingStack("serving", ServingStackArgs(after=[gpu_queues] if gpu_queues else []), k8s_opts)
     contract = platform_contract(config)
+    if config.serving.endpoints and serving is not None:
+        build_endpoints(
+            config.serving.endpoints,
+            contract,
+            {name: [team, serving.runtime, *storage] for name, team in teams.items()},
+            k8s_opts,
+        )
     if config.training.jobs and training is not None:
         ready: list[pulumi.Resource] = [*training.runtimes, *([gpu_queues] if gpu_queues else [])]
         build_jobs(

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.serving import build_endpoints
 from infra.training import build_jobs
 from stacks.clouds import Capability, backend
 from stacks.loader import load_file, platform_stack_file, team_contract
@@ -52,6 +53,7 @@ def build_team_stack(config: PlatformConfig) -> dict[str, Any]:
     provider = _provider(ref, platform)
     opts = pulumi.ResourceOptions(providers={"kubernetes": provider})
     build_jobs(config.training.jobs, contract, {}, opts)
+    build_endpoints(config.serving.endpoints, contract, {}, opts)
     team = contract.team(ref_config.team)
     assert team is not None  # checked by the loader
     return {
@@ -60,4 +62,5 @@ def build_team_stack(config: PlatformConfig) -> dict[str, Any]:
         "namespace": team.namespace,
         "queue": team.queue,
         "trainJobs": sorted(job.name for job in config.training.jobs),
+        "endpoints": sorted(e.name for e in config.serving.endpoints),
     }

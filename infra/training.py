@@ -11,9 +11,9 @@ import pulumi
 from components.train_job import PREFERRED_TOPOLOGY, REQUIRED_TOPOLOGY, TrainJobSpec
 from components.training import TrainingJob, TrainingJobs, TrainingJobsArgs
 from stacks.contract import PlatformContract
-from stacks.job_checks import job_pool
 from stacks.model import Interconnect, TopologyPlacement
 from stacks.model import TrainingJob as JobConfig
+from stacks.workload_checks import job_pool
 
 TOPOLOGY_ANNOTATIONS = {TopologyPlacement.PREFERRED: PREFERRED_TOPOLOGY, TopologyPlacement.REQUIRED: REQUIRED_TOPOLOGY}
 

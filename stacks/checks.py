@@ -14,13 +14,13 @@ from components import labels as L
 from components.catalog import GPUS
 from components.catalog.gpus import mig_layout_problem
 from components.kueue_config import MAX_FLAVORS, lendable_pools
-from components.labels import TRAINER_NAMESPACE
+from components.labels import SERVING_NAMESPACES, TRAINER_NAMESPACE
 from components.pool_spec import PoolSpec, SharingMode
 from stacks.clouds import BACKENDS, FIELD_CAPABILITIES, Capability, CloudBackend, Issue, backend, clouds_with, key
 from stacks.contract import platform_contract
-from stacks.job_checks import job_issues
 from stacks.model import GpuHealthMode, GpuStack, Model, NodePool, PlatformConfig
 from stacks.resolve import pool_spec
+from stacks.workload_checks import endpoint_issues, job_issues
 
 Rule = Callable[[PlatformConfig], Iterable[Issue]]
 SYSTEM_POOL = "system"
@@ -133,6 +133,7 @@ def _reserved_namespaces(c: PlatformConfig) -> dict[str, str]:
     # Kueue's, whether or not queues are on yet: adding a team later must not collide.
     owners[L.KUEUE_NAMESPACE] = "Kueue (gpu-platform:queues)"
     owners[TRAINER_NAMESPACE] = "Kubeflow Trainer (gpu-platform:training)"
+    owners.update(dict.fromkeys(SERVING_NAMESPACES, "the serving stack (gpu-platform:serving)"))
     return owners
 
 
@@ -350,7 +351,7 @@ def _queue_flavors(c: PlatformConfig) -> Iterable[Issue]:
             )
 
 
-def _training_jobs(c: PlatformConfig) -> Iterable[Issue]:
+def _workloads(c: PlatformConfig) -> Iterable[Issue]:
     if c.platform is not None:
         return  # a team stack: checked against its platform's contract by the loader
     try:
@@ -358,6 +359,7 @@ def _training_jobs(c: PlatformConfig) -> Iterable[Issue]:
     except (KeyError, ValueError):
         return  # a pool that does not resolve (reported by its own rule); jobs are checked once it does
     yield from job_issues(c.training.jobs, contract)
+    yield from endpoint_issues(c.serving.endpoints, contract)
 
 
 # Bucket names the clouds reserve (S3 "Bucket naming rules"; Cloud Storage "Bucket names").
@@ -426,21 +428,19 @@ def _team_stack(c: PlatformConfig) -> Iterable[Issue]:
     """A team stack holds the team's jobs and its platform reference; everything else is the platform's."""
     if c.platform is None:
         return
-    allowed = {"platform", "training"}
+    allowed = {"platform", "training", "serving"}
     for alias in _set_aliases(c):
         if alias not in allowed:
             yield key(alias), "a team stack takes this from its platform stack (gpu-platform:platform); remove it"
     for alias in _set_aliases(c.training):
         if alias != "jobs":
             yield key(f"training.{alias}"), "a team stack has only training.jobs; the platform stack installs the rest"
-
-
-def _reserved_layers(c: PlatformConfig) -> Iterable[Issue]:
-    # The typed section exists so stack files validate end to end; the layer that
-    # builds it is not in this version, and silently ignoring a model would be
-    # worse than refusing it.
-    if c.serving.models:
-        yield key("serving.models"), "model serving is not supported by this version yet; allowed: []"
+    for alias in _set_aliases(c.serving):
+        if alias != "endpoints":
+            yield (
+                key(f"serving.{alias}"),
+                "a team stack has only serving.endpoints; the platform stack installs the rest",
+            )
 
 
 RULES: tuple[Rule, ...] = (
@@ -458,8 +458,7 @@ RULES: tuple[Rule, ...] = (
     _namespaces,
     _node_fields,
     _queue_flavors,
-    _reserved_layers,
-    _training_jobs,
+    _workloads,
     _storage,
     _team_stack,
     _node_health,

@@ -50,6 +50,8 @@ class PoolContract:
     """Node labels of the pool's network topology, outermost first (empty: no Kueue Topology)."""
     shared: bool = False
     """GPUs are time-sliced or MPS-shared: a pod's units are not whole GPUs."""
+    sharing_replicas: int = 1
+    """Pods one GPU (or MIG slice) is shared by (time-slicing, MPS); 1 when not shared."""
     max_units_per_pod: int = 0
     """Most GPU units one pod may request (1 where time-slicing refuses more; else what a node advertises)."""
 
@@ -81,6 +83,10 @@ class PlatformContract:
     teams: list[TeamContract]
     lendable_pools: list[str]
     """Pools some team has quota on: where a borrowing team can borrow."""
+    serving: bool = False
+    """The serving stack (KServe, the vLLM runtime) is installed."""
+    prometheus: str = ""
+    """Prometheus that scrapes the endpoints ("" when none): endpoints scale on load only with it."""
     version: int = CONTRACT_VERSION
 
     def pool(self, name: str) -> PoolContract | None:
@@ -129,6 +135,7 @@ def _pool(spec: PoolSpec, machine_type: str, efa_devices: int, cloud: str) -> Po
         gpudirect=gpudirect_stack(cloud, machine_type),
         topology_levels=list(spec.topology_levels),
         shared=spec.sharing.replicas > 1,
+        sharing_replicas=spec.sharing.replicas,
         max_units_per_pod=1 if one_unit_per_pod(spec) else max(spec.node_resources().values(), default=0),
     )
 
@@ -167,6 +174,8 @@ def platform_contract(config: PlatformConfig) -> PlatformContract:
         max_restarts=config.training.max_restarts,
         ttl_seconds_after_finished=config.training.ttl_seconds_after_finished,
         storage=storage_location(config),
+        serving=config.serving.enabled,
+        prometheus=config.serving.prometheus or "",
         pools=pools,
         teams=teams,
         lendable_pools=sorted(lendable_pools(t.gpu_quota for t in config.teams)),

@@ -24,8 +24,8 @@ from pydantic.alias_generators import to_camel
 
 from stacks.checks import semantic_issues
 from stacks.contract import PlatformContract, platform_contract
-from stacks.job_checks import job_issues
 from stacks.model import NAMESPACE, PlatformConfig
+from stacks.workload_checks import endpoint_issues, job_issues
 
 SECRET_PLACEHOLDER = "[secret]"
 """What an encrypted (``secure:``) value reads as offline, where it cannot be decrypted."""
@@ -457,7 +457,10 @@ def team_stack_issues(config: PlatformConfig, stacks_dir: Path = STACKS_DIR) -> 
                 f"no team {team!r} in platform stack {config.platform.stack}; allowed: {allowed}",
             )
         ]
-    return list(job_issues(config.training.jobs, contract, only_team=team))
+    return [
+        *job_issues(config.training.jobs, contract, only_team=team),
+        *endpoint_issues(config.serving.endpoints, contract, only_team=team),
+    ]
 
 
 def load_file(path: Path) -> PlatformConfig:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -597,11 +597,111 @@ class NodeHealthConfig(Model):
     (GKE: node auto-repair is always on.)"""
 
 
-class ServingConfig(Model):
-    """KServe / vLLM serving. Reserved: validated, built by the serving layer."""
+# A model location: hf://org/model, s3://bucket/path, gs://bucket/path or pvc://claim/path.
+MODEL_URI = (
+    r"^(hf://[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*"
+    r"|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^\s]*)?"
+    r"|gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/[^\s]*)?"
+    r"|pvc://[a-z0-9]([-a-z0-9]*[a-z0-9])?(/[^\s]*)?)$"
+)
 
-    models: list[dict[str, Any]] = Field(default_factory=list)
-    """Served models (reserved)."""
+
+class ServingMode(StrEnum):
+    KSERVE = "kserve"
+    PLAIN = "plain"
+
+
+class ServingRuntimeName(StrEnum):
+    VLLM = "vllm"
+
+
+class ScalingMetric(StrEnum):
+    REQUESTS_WAITING = "requests-waiting"
+    REQUESTS_RUNNING = "requests-running"
+    KV_CACHE = "kv-cache"
+
+
+class EndpointScaling(Model):
+    """Scale replicas on the LLM server's own load (vLLM's metrics through Prometheus and KEDA), not on CPU."""
+
+    metric: ScalingMetric = ScalingMetric.REQUESTS_WAITING
+    """``requests-waiting`` (queued requests), ``requests-running`` or ``kv-cache`` (KV-cache use, 0-1).
+    Default requests-waiting."""
+    target: Annotated[float, Field(gt=0, le=10000)] = 5
+    """Target value per replica (kv-cache: a fraction below 1). Default 5."""
+
+
+class ServingEndpoint(Model):
+    """One model endpoint of a team: a vLLM server on a GPU pool (a KServe ``InferenceService``)."""
+
+    name: DnsLabel
+    """Endpoint name (DNS label); unique within its team."""
+    team: DnsLabel
+    """Team that owns it: its namespace, its GPU quota, its read-only storage identity."""
+    model: Annotated[str, Field(pattern=MODEL_URI, max_length=512)]
+    """Where the weights are: ``hf://org/model``, ``s3://bucket/path``, ``gs://bucket/path`` or ``pvc://claim/path``."""
+    runtime: ServingRuntimeName = ServingRuntimeName.VLLM
+    """Serving runtime: ``vllm`` (the platform's vLLM ClusterServingRuntime). Default vllm."""
+    gpus_per_replica: Annotated[int, Field(ge=1, le=64)] = 1
+    """GPUs (or the pool's shared/MIG units) each replica gets. Default 1."""
+    pool: DnsLabel | None = None
+    """Node pool to run on. Either this or ``gpu``."""
+    gpu: Literal[GPU_NAMES] | None = None  # type: ignore[valid-type]
+    """Portable GPU name: the one pool with this GPU the team has quota on (or may borrow on)."""
+    min_replicas: Annotated[int, Field(ge=0, le=1000)] = 1
+    """Fewest replicas (0 scales to zero when idle, with a cold start of minutes). Default 1."""
+    max_replicas: Annotated[int, Field(ge=1, le=1000)] = 1
+    """Most replicas. Default 1."""
+    tensor_parallel_size: Annotated[int, Field(ge=1, le=64)] | None = None
+    """vLLM tensor parallelism: must divide gpusPerReplica. Default gpusPerReplica."""
+    max_model_len: Annotated[int, Field(ge=256, le=10_000_000)] | None = None
+    """vLLM ``--max-model-len`` (context length). Default: the model's."""
+    gpu_memory_utilization: Annotated[float, Field(gt=0.1, lt=1)] = 0.9
+    """vLLM ``--gpu-memory-utilization``. Default 0.9."""
+    args: list[str] = Field(default_factory=list)
+    """Further vLLM arguments (``--enable-prefix-caching`` ...)."""
+    cpu: Annotated[str, Field(pattern=QUANTITY)] | None = None
+    """CPU each replica requests (e.g. ``8``). Default: none requested."""
+    memory: Annotated[str, Field(pattern=QUANTITY)] | None = None
+    """Memory each replica requests and is limited to (e.g. ``64Gi``). Default: none requested."""
+    hf_token: SecretStr | None = None
+    """Hugging Face token (a Pulumi secret) for gated models, from a Kubernetes Secret as ``HF_TOKEN``."""
+    scaling: EndpointScaling | None = None
+    """Scale between minReplicas and maxReplicas on vLLM's load (needs serving.prometheus). Default: fixed at
+    minReplicas."""
+
+    @field_validator("hf_token", mode="after")
+    @classmethod
+    def _secret_token(cls, value: str | None) -> str | None:
+        return _as_secret(value)  # type: ignore[return-value]
+
+    @model_validator(mode="after")
+    def _shape(self) -> ServingEndpoint:
+        if (self.pool is None) == (self.gpu is None):
+            raise ValueError("set exactly one of pool (a node pool name) or gpu (a portable GPU name)")
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"minReplicas ({self.min_replicas}) is greater than maxReplicas ({self.max_replicas})")
+        tp = self.tensor_parallel_size or self.gpus_per_replica
+        if self.gpus_per_replica % tp:
+            raise ValueError(
+                f"tensorParallelSize {tp} does not divide gpusPerReplica {self.gpus_per_replica}; "
+                f"allowed: {', '.join(str(d) for d in range(1, self.gpus_per_replica + 1) if self.gpus_per_replica % d == 0)}"
+            )
+        if self.scaling is not None and self.scaling.metric is ScalingMetric.KV_CACHE and self.scaling.target >= 1:
+            raise ValueError("scaling.target for kv-cache is a fraction of the cache (0-1), e.g. 0.8")
+        return self
+
+
+class ServingConfig(Model):
+    """Model serving: KServe (Standard mode) with a vLLM runtime, and the teams' endpoints."""
+
+    enabled: bool = False
+    """Install the serving stack (cert-manager, KServe, KEDA) and the platform's vLLM runtime. Default false."""
+    prometheus: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
+    """URL of a Prometheus that scrapes the endpoints (vLLM's metrics), for scaling on load. Default: none
+    (endpoints with ``scaling`` are refused)."""
+    endpoints: list[ServingEndpoint] = Field(default_factory=list)
+    """Model endpoints of the teams."""
 
 
 # ---------------------------------------------------------------- team stacks

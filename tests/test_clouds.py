@@ -162,6 +162,7 @@ def test_cluster_autoscaler_scales_managed_groups_from_zero(aws_raw: dict[str, A
 
 def test_node_templates_count_shared_gpus(aws_raw: dict[str, Any], plan: Any) -> None:
     aws_raw["nodePools"][0]["sharing"] = {"mode": "time-slicing", "replicas": 3, "renameByDefault": True}
+    aws_raw.pop("serving")  # its vLLM endpoint needs the L4 unshared
     tags = node_group(plan(aws_raw), "l4-spot")["tags"]
     assert tags["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu.shared"] == "3"
 
@@ -170,6 +171,7 @@ def test_arm64_pool_gets_the_arm_nvidia_image(aws_raw: dict[str, Any], plan: Any
     aws_raw["nodePools"][0] = {"name": "t4g", "gpu": "t4g", "maxNodes": 2, "capacity": "spot"}
     aws_raw["teams"] = []
     aws_raw.pop("training", None)  # its jobs name teams
+    aws_raw.pop("serving", None)  # its endpoints name teams and pools
     group = node_group(plan(aws_raw), "t4g")
     assert group["instanceTypes"] == ["g5g.xlarge"] and group["amiType"] == "AL2023_ARM_64_NVIDIA"
 
@@ -339,12 +341,15 @@ def test_gke_opens_installed_webhooks_to_the_control_plane(gcp_raw: dict[str, An
     capture = plan(gcp_raw)
     rule = one(capture, "gcp:compute/firewall:Firewall")
     assert rule["sourceRanges"] == ["172.16.0.0/28"] and rule["direction"] == "INGRESS"
-    assert rule["allows"] == [{"protocol": "tcp", "ports": ["8082", "9443"]}]  # Kueue's visibility API, webhook
+    # Kueue's visibility API and the webhooks (Kueue, Trainer, KServe, KEDA) on 9443; KEDA's metrics API on
+    # 6443; cert-manager's webhook on 10250.
+    assert rule["allows"] == [{"protocol": "tcp", "ports": ["6443", "8082", "9443", "10250"]}]
     assert rule["targetTags"] == ["gpu-dev-nodes"]
     pools = [r.inputs() for r in by_type(capture, "gcp:container/nodePool:NodePool")]
     assert all(p["nodeConfig"]["tags"] == ["gpu-dev-nodes"] for p in pools)
     gcp_raw["queues"] = {"enabled": False}
     gcp_raw.pop("training", None)  # jobs need queues
+    gcp_raw.pop("serving", None)  # its endpoints name teams and pools
     assert by_type(plan(gcp_raw), "gcp:compute/firewall:Firewall") == []  # no webhook, no rule
 
 

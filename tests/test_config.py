@@ -292,7 +292,9 @@ def gcp_raw() -> dict[str, Any]:
             "in every account, so zones are given by ID;",
         ),
         (
-            lambda r: r.update(zones=["use1-az3", "use1-az1"], nodePools=[r["nodePools"][0]], teams=[], training={}),
+            lambda r: r.update(
+                zones=["use1-az3", "use1-az1"], nodePools=[r["nodePools"][0]], teams=[], training={}, serving={}
+            ),
             "gpu-platform:zones: EKS needs control-plane subnets in at least 2 zones it supports; of these zones it "
             "accepts only use1-az1 (it refuses use1-az3); add a zone of us-east-1",
         ),
@@ -384,6 +386,7 @@ def test_aws_gpu_missing_from_region_lists_regions_that_offer_it(aws_raw: dict[s
     aws_raw["nodePools"] = [{"name": "h100", "gpu": "h100", "gpusPerNode": 8, "maxNodes": 1}]
     aws_raw["teams"] = []
     aws_raw.pop("training", None)  # its jobs name teams
+    aws_raw.pop("serving", None)  # its endpoints name teams and pools
     (error,) = errors_of(aws_raw)
     assert error.startswith(
         "gpu-platform:region: 'af-south-1' does not offer p5.48xlarge (pool h100); regions that offer it:"
@@ -441,6 +444,7 @@ def test_gke_network_suggests_the_range_that_fits(gcp_raw: dict[str, Any], nodes
     gcp_raw["nodePools"] = [dict(gcp_raw["nodePools"][0], maxNodes=nodes - 2)]
     gcp_raw["teams"] = []
     gcp_raw.pop("training", None)  # its jobs name teams
+    gcp_raw.pop("serving", None)  # its endpoints name teams and pools
     if suggested is None:
         parse(gcp_raw)  # 128 nodes fit a /16 exactly
     else:
@@ -574,6 +578,7 @@ def test_gcp_service_account_ids_stay_distinct_after_truncation(gcp_raw: dict[st
     gcp_raw["nodePools"][1]["name"] = "research-shared-a100-pool-two"
     gcp_raw["teams"] = []
     gcp_raw.pop("training", None)  # its jobs name teams
+    gcp_raw.pop("serving", None)  # its endpoints name teams and pools
     (error,) = errors_of(gcp_raw)
     assert error.startswith(
         "gpu-platform:nodePools[1].name: the pool's service-account id 'gpu-platfo-research-shared-a10' is also pool"

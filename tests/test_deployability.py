@@ -284,18 +284,22 @@ def test_karpenter_ami_older_than_the_cluster_version(graphs: dict[str, list[Nod
 def test_private_gke_without_webhook_firewall(graphs: dict[str, list[Node]]) -> None:
     broken = [n for n in graphs["gcp-dev"] if n.type != "gcp:compute/firewall:Firewall"]
     found = messages(webhook_firewall.NAME, broken)
-    assert len(found) == 3 and all("from 172.16.0.0/28" in m for m in found)
-    # Kueue's visibility API and webhook, and Kubeflow Trainer's webhook.
+    # Kueue's visibility API and webhook, Trainer's, KServe's and KEDA's webhooks and KEDA's metrics API: one
+    # message per (release, port). cert-manager's webhook listens on 10250, which GKE opens to the control plane.
+    assert len(found) == 6 and all("from 172.16.0.0/28" in m for m in found)
     kueue = sorted(m for m in found if m.startswith("Helm release kueue"))
     (trainer,) = [m for m in found if m.startswith("Helm release kubeflow-trainer")]
     assert "port 8082" in kueue[0] and "port 9443" in kueue[1] and "tcp:9443" in trainer
+    assert any(m.startswith("Helm release keda") and "tcp:6443" in m for m in found)
+    assert not any(m.startswith("Helm release cert-manager") for m in found)
 
 
 def test_firewall_must_open_the_webhook_port(graphs: dict[str, list[Node]]) -> None:
     narrow = with_props(("allows",), [{"protocol": "tcp", "ports": ["8080-8090"]}])
     broken = mutate(graphs["gcp-dev"], of_type("gcp:compute/firewall:Firewall"), props=narrow)
-    found = messages(webhook_firewall.NAME, broken)  # the range covers 8082, not 9443 (Kueue's and Trainer's)
-    assert len(found) == 2 and all("port 9443" in m for m in found)
+    found = messages(webhook_firewall.NAME, broken)  # the range covers 8082 only: 9443 (Kueue, Trainer, KServe,
+    # KEDA) and 6443 (KEDA's metrics API) stay closed
+    assert len(found) == 5 and sum("tcp:9443" in m for m in found) == 4
 
 
 def test_control_plane_subnet_in_a_zone_eks_refuses(graphs: dict[str, list[Node]]) -> None:

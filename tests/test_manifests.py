@@ -19,7 +19,14 @@ from tests.conftest import ROOT, STACKS
 
 K8S_VERSION = "1.33.0"
 TEAM_STACKS = {"aws-train-research"}
-CUSTOM_GROUPS = {"karpenter.sh", "karpenter.k8s.aws", "kueue.x-k8s.io", "kubeflow.org", "trainer.kubeflow.org"}
+CUSTOM_GROUPS = {
+    "karpenter.sh",
+    "karpenter.k8s.aws",
+    "kueue.x-k8s.io",
+    "kubeflow.org",
+    "trainer.kubeflow.org",
+    "serving.kserve.io",
+}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -484,7 +484,7 @@ def test_job_problems(change: Callable[[dict[str, Any]], Any], expected: str) ->
 def test_portable_gpu_resolves_to_the_teams_pool() -> None:
     config = raw("gcp-dev")
     contract = platform_contract(parse(config))
-    from stacks.job_checks import job_pool
+    from stacks.workload_checks import job_pool
 
     job = parse(config).training.jobs[0]
     assert [p.name for p in job_pool(job, contract.team("research"), contract)] == ["l4-spot"]

@@ -1,0 +1,140 @@
+"""The serving stack (cert-manager, KServe in Standard mode, KEDA, the vLLM runtime) and teams' endpoints.
+
+Order matters and is explicit: cert-manager (KServe's webhook certificate is a cert-manager
+Certificate) and KServe's CRDs before KServe; KEDA before KServe, whose KEDA autoscaler class
+creates ScaledObjects; the vLLM ClusterServingRuntime after KServe; endpoints after all of it.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import helm
+from components import labels as L
+from components.inference_service import EndpointSpec, inference_service_manifest, runtime_manifest
+from components.versions import CERT_MANAGER, KEDA, KSERVE, KSERVE_CRD
+
+NAMESPACES = {name: name for name in L.SERVING_NAMESPACES}
+
+
+def kserve_values() -> dict[str, Any]:
+    """The subset of kserve-resources' values the platform sets (paths checked against the chart)."""
+    return {
+        "kserve": {
+            "controller": {
+                "deploymentMode": "Standard",
+                # In-cluster endpoints only: no Istio virtual hosts, no Ingress objects (exposure is opt-in).
+                "gateway": {"disableIstioVirtualHost": True, "disableIngressCreation": True},
+            }
+        }
+    }
+
+
+def cert_manager_values() -> dict[str, Any]:
+    return {"crds": {"enabled": True}}
+
+
+def keda_values() -> dict[str, Any]:
+    return {"crds": {"install": True}}
+
+
+@dataclass(frozen=True)
+class ServingStackArgs:
+    after: Sequence[pulumi.Resource] = ()
+
+
+class ServingStack(pulumi.ComponentResource):
+    runtime: k8s.apiextensions.CustomResource
+
+    def __init__(self, name: str, args: ServingStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:ServingStack", name, None, opts)
+        ns = {
+            key: k8s.core.v1.Namespace(
+                f"{name}-{key}",
+                metadata={"name": namespace, "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY}},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for key, namespace in NAMESPACES.items()
+        }
+        cert_manager = helm.release(
+            f"{name}-cert-manager",
+            "cert-manager",
+            CERT_MANAGER,
+            ns["cert-manager"].metadata.name,
+            cert_manager_values(),
+            self,
+            depends_on=args.after,
+        )
+        keda = helm.release(
+            f"{name}-keda", "keda", KEDA, ns["keda"].metadata.name, keda_values(), self, depends_on=args.after
+        )
+        crds = helm.release(f"{name}-kserve-crd", "kserve-crd", KSERVE_CRD, ns["kserve"].metadata.name, {}, self)
+        kserve = helm.release(
+            f"{name}-kserve",
+            "kserve",
+            KSERVE,
+            ns["kserve"].metadata.name,
+            kserve_values(),
+            self,
+            depends_on=[cert_manager, keda, crds],
+        )
+        manifest = runtime_manifest()
+        self.runtime = k8s.apiextensions.CustomResource(
+            f"{name}-runtime-vllm",
+            api_version=manifest["apiVersion"],
+            kind=manifest["kind"],
+            metadata=manifest["metadata"],
+            spec=manifest["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[kserve, crds]),
+        )
+        self.register_outputs({})
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    spec: EndpointSpec
+    hf_token: str | None = None
+
+
+@dataclass(frozen=True)
+class EndpointsArgs:
+    endpoints: Sequence[Endpoint]
+    depends_on: Sequence[pulumi.Resource] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+class Endpoints(pulumi.ComponentResource):
+    """One team's model endpoints."""
+
+    def __init__(self, name: str, args: EndpointsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:Endpoints", name, None, opts)
+        for endpoint in args.endpoints:
+            spec = endpoint.spec
+            deps = list(args.depends_on)
+            if endpoint.hf_token is not None:
+                deps.append(
+                    k8s.core.v1.Secret(
+                        f"{name}-{spec.name}-secret",
+                        metadata={
+                            "name": spec.secret_name,
+                            "namespace": spec.namespace,
+                            "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY},
+                        },
+                        type="Opaque",
+                        string_data=pulumi.Output.secret({"HF_TOKEN": endpoint.hf_token}),
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+                    )
+                )
+            manifest = inference_service_manifest(spec)
+            k8s.apiextensions.CustomResource(
+                f"{name}-{spec.name}",
+                api_version=manifest["apiVersion"],
+                kind=manifest["kind"],
+                metadata=manifest["metadata"],
+                spec=manifest["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
+            )
+        self.register_outputs({})

@@ -1,0 +1,73 @@
+"""Model endpoints from config, each mapped onto its pool and team through the platform contract.
+
+The same mapping serves the platform stack and team stacks (as ``infra/training.py`` does for jobs).
+"""
+
+from collections.abc import Sequence
+
+import pulumi
+
+from components.inference_service import EndpointSpec
+from components.serving import Endpoint, Endpoints, EndpointsArgs
+from stacks.contract import PlatformContract, PoolContract
+from stacks.model import ServingEndpoint
+from stacks.workload_checks import job_pool
+
+NODE_SHARE = 0.8
+"""Default cpu and memory of a replica: this share of its part of a node (the rest is the node's own)."""
+
+
+def default_size(pool: PoolContract, units: int) -> tuple[str, str]:
+    """(cpu, memory) of a replica that asks nothing: its GPUs' share of a node, less headroom for the node."""
+    (per_node,) = pool.node_resources.values()
+    share = units / per_node * NODE_SHARE
+    return str(max(1, int(pool.cpus_per_node * share))), f"{max(1, int(pool.memory_gib_per_node * share))}Gi"
+
+
+def endpoint(config: ServingEndpoint, contract: PlatformContract) -> Endpoint:
+    """The endpoint as components render it; call only on endpoints that passed ``endpoint_issues``."""
+    team = contract.team(config.team)
+    assert team is not None  # checked
+    (pool,) = job_pool(config, team, contract)
+    (resource,) = pool.node_resources
+    cpu, memory = default_size(pool, config.gpus_per_replica)
+    cloud_identity = contract.storage.startswith(("s3://", "gs://"))
+    spec = EndpointSpec(
+        name=config.name,
+        team=team.name,
+        namespace=team.namespace,
+        model=config.model,
+        gpu_resource=resource,
+        gpus_per_replica=config.gpus_per_replica,
+        node_selector=pool.node_selector,
+        tolerations=pool.tolerations,
+        min_replicas=config.min_replicas,
+        max_replicas=config.max_replicas,
+        cpu=config.cpu or cpu,
+        memory=config.memory or memory,
+        tensor_parallel_size=config.tensor_parallel_size or config.gpus_per_replica,
+        gpu_memory_utilization=config.gpu_memory_utilization,
+        max_model_len=config.max_model_len,
+        args=tuple(config.args),
+        service_account=team.serving_service_account if cloud_identity else None,
+        secret_name=f"{config.name}-hf-token" if config.hf_token is not None else None,
+        scaling=(config.scaling.metric.value, config.scaling.target) if config.scaling is not None else None,
+        prometheus=contract.prometheus,
+    )
+    return Endpoint(spec, config.hf_token)
+
+
+def build_endpoints(
+    endpoints: Sequence[ServingEndpoint],
+    contract: PlatformContract,
+    depends_on: dict[str, list[pulumi.Resource]],
+    opts: pulumi.ResourceOptions,
+) -> dict[str, Endpoints]:
+    """One component per team with endpoints; ``depends_on``: team -> what its endpoints wait for."""
+    by_team: dict[str, list[Endpoint]] = {}
+    for config in endpoints:
+        by_team.setdefault(config.team, []).append(endpoint(config, contract))
+    return {
+        team: Endpoints(f"endpoints-{team}", EndpointsArgs(team_endpoints, depends_on.get(team, [])), opts)
+        for team, team_endpoints in sorted(by_team.items())
+    }

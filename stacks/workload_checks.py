@@ -1,0 +1,377 @@
+"""Training jobs and model endpoints checked against what their platform offers, every problem at once.
+
+A platform stack checks its own jobs against its derived contract; a team stack checks its
+jobs against the contract of the platform stack it references. Either way a job that could
+never be admitted or scheduled (too many GPUs for a node, more than the team's quota, a
+runtime that is not installed, EFA on a pool without it) is refused before anything runs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from components.training_network import EFA_HUGEPAGES
+from stacks.clouds import Issue, key
+from stacks.contract import PlatformContract, PoolContract, TeamContract
+from stacks.model import Interconnect, ServingEndpoint, TopologyPlacement, TrainingJob
+
+_SUFFIX = {
+    "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}  # fmt: skip
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([a-zA-Z]*)$")
+GIB = 2**30
+
+
+def quantity(text: str) -> float:
+    """A Kubernetes quantity (``500m``, ``64Gi``) as a number (cores, bytes); the model validated its shape."""
+    match = _QUANTITY.match(text)
+    if match is None:
+        raise ValueError(text)
+    number, suffix = match.groups()
+    return float(number) * _SUFFIX.get(suffix, 1.0)
+
+
+class Placed(Protocol):
+    """What names a workload's pool: a training job or a model endpoint."""
+
+    @property
+    def pool(self) -> str | None: ...
+    @property
+    def gpu(self) -> str | None: ...
+
+
+def job_pool(job: Placed, team: TeamContract | None, contract: PlatformContract) -> list[PoolContract]:
+    """The pools a workload may run on: its named pool, or the pools with its GPU the team can use."""
+    if job.pool is not None:
+        pool = contract.pool(job.pool)
+        return [pool] if pool else []
+    usable = set(team.gpu_quota) if team else set()
+    if team and team.can_borrow:
+        usable |= set(contract.lendable_pools)
+    return [p for p in contract.pools if p.gpu == job.gpu and p.name in usable]
+
+
+def _resource(pool: PoolContract) -> str | None:
+    """The one GPU resource a pool's nodes advertise (None for mixed MIG, which advertises several)."""
+    return next(iter(pool.node_resources)) if len(pool.node_resources) == 1 else None
+
+
+def job_issues(
+    jobs: Sequence[TrainingJob],
+    contract: PlatformContract,
+    at: str = "training.jobs",
+    only_team: str | None = None,
+    config_pools: frozenset[str] = frozenset(),
+) -> Iterable[Issue]:
+    """Every problem of ``jobs`` (at config path ``at``) against ``contract``.
+
+    ``only_team``: a team stack's own team (its jobs may name no other). ``config_pools``: pools the
+    config names that did not resolve (already reported; not reported again as unknown).
+    """
+    seen: set[tuple[str, str]] = set()
+    for i, job in enumerate(jobs):
+        here = f"{at}[{i}]"
+        if not contract.training:
+            yield (
+                key(f"{here}"),
+                (
+                    "Kubeflow Trainer is not installed (gpu-platform:training.enabled is false on the platform stack); "
+                    "enable it or remove the job"
+                ),
+            )
+            continue
+        if (job.team, job.name) in seen:
+            yield key(f"{here}.name"), f"{job.name!r} is used by an earlier job of team {job.team}; names are unique"
+        seen.add((job.team, job.name))
+        team = contract.team(job.team)
+        if only_team is not None and job.team != only_team:
+            yield key(f"{here}.team"), f"{job.team!r}: this team stack deploys only team {only_team}'s jobs"
+            continue
+        if team is None:
+            allowed = ", ".join(t.name for t in contract.teams) or "(no teams defined)"
+            yield key(f"{here}.team"), f"no team named {job.team!r}; allowed: {allowed}"
+            continue
+        if not team.queue:
+            yield (
+                key(f"{here}.team"),
+                ("jobs are admitted by the team's Kueue queue, and queues are off (gpu-platform:queues.enabled)"),
+            )
+        if job.runtime.value not in contract.runtimes:
+            yield (
+                key(f"{here}.runtime"),
+                (
+                    f"{job.runtime.value!r} is not installed; allowed: {', '.join(contract.runtimes) or '(none)'} "
+                    "(gpu-platform:training.runtimes)"
+                ),
+            )
+        if job.checkpoint and not contract.storage:
+            yield key(f"{here}.checkpoint"), "the platform has no storage (gpu-platform:storage.enabled: true)"
+        pools = job_pool(job, team, contract)
+        if job.pool is not None and not pools:
+            if job.pool not in config_pools:
+                allowed = ", ".join(p.name for p in contract.pools) or "(no pools defined)"
+                yield key(f"{here}.pool"), f"no node pool named {job.pool!r}; allowed: {allowed}"
+            continue
+        if job.gpu is not None and len(pools) != 1:
+            named = ", ".join(p.name for p in pools)
+            why = (
+                f"several pools have it ({named}); name one with pool"
+                if pools
+                else f"no pool has it that team {job.team} has quota on or may borrow"
+            )
+            yield key(f"{here}.gpu"), f"{job.gpu}: {why}"
+            continue
+        yield from _fits(job, here, team, pools[0], contract)
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What a workload asks of its pool: ``pods`` pods of ``units`` GPU units each (config keys named for errors)."""
+
+    pods: int
+    units: int
+    cpu: str | None
+    memory: str | None
+    pods_key: str
+    units_key: str
+    queued: bool
+    """Admitted by the team's Kueue queue (which also rations cpu and memory); else only its GPU ResourceQuota."""
+    hugepages: float = 0.0
+    """Bytes of hugepages each pod requests besides its memory."""
+
+
+def fit_issues(d: Demand, here: str, team: TeamContract, pool: PoolContract, c: PlatformContract) -> Iterable[Issue]:
+    """A workload's pods fit one node each, the pool at its maximum, and the team's quota on it."""
+    resource = _resource(pool)
+    if resource is None:
+        yield (
+            key(f"{here}.pool"),
+            (
+                f"pool {pool.name} advertises several MIG resources (mixed strategy); a workload needs one: use a "
+                "pool with strategy single"
+            ),
+        )
+        return
+    per_node = pool.node_resources[resource]
+    if d.units > pool.max_units_per_pod:
+        why = (
+            "its GPUs are time-sliced and the device plugin refuses pods asking for more than one"
+            if pool.max_units_per_pod < per_node
+            else f"a node of it advertises {per_node} {resource}"
+        )
+        yield (
+            key(f"{here}.{d.units_key}"),
+            f"{d.units} does not fit one node of pool {pool.name}: {why}; allowed: 1 to {pool.max_units_per_pod}",
+        )
+    total = d.pods * d.units
+    nodes_needed = math.ceil(d.pods / max(1, per_node // d.units))
+    if nodes_needed > pool.max_nodes:
+        yield (
+            key(f"{here}.{d.pods_key}"),
+            (
+                f"{d.pods} pods of {d.units} {resource} need {nodes_needed} nodes, but pool {pool.name} scales to "
+                f"{pool.max_nodes} (maxNodes)"
+            ),
+        )
+    quota = team.gpu_quota.get(pool.name, 0)
+    gate = "Kueue would never admit it" if d.queued else "the namespace's GPU quota would refuse the pods beyond it"
+    if total > quota and not team.can_borrow:
+        yield (
+            key(f"{here}.{d.pods_key}"),
+            (
+                f"{d.pods} x {d.units} = {total} {resource} on {pool.name}, but team {team.name}'s quota there is "
+                f"{quota} and it may not borrow (canBorrow: false); {gate}"
+            ),
+        )
+    elif total > quota and pool.name not in c.lendable_pools:
+        yield (
+            key(f"{here}.pool"),
+            f"team {team.name} has no quota on {pool.name} and no team lends it; {gate}",
+        )
+    if d.queued and not team.can_borrow:
+        yield from _cpu_memory_quota(d, here, team, pool, quota, per_node)
+    yield from _node_size(d, here, pool)
+
+
+def _job_demand(job: TrainingJob, pool: PoolContract) -> Demand:
+    efa = pool.efa_devices and job.interconnect is not Interconnect.TCP
+    return Demand(
+        job.nodes,
+        job.gpus_per_node,
+        job.cpu,
+        job.memory,
+        "nodes",
+        "gpusPerNode",
+        queued=True,
+        hugepages=quantity(EFA_HUGEPAGES) if efa else 0.0,
+    )
+
+
+def _fits(job: TrainingJob, here: str, team: TeamContract, pool: PoolContract, c: PlatformContract) -> Iterable[Issue]:
+    yield from fit_issues(_job_demand(job, pool), here, team, pool, c)
+    yield from _interconnect(job, here, pool)
+    if job.shm_size_gib is not None and job.memory is not None and job.shm_size_gib * GIB > quantity(job.memory):
+        yield (
+            key(f"{here}.shmSizeGiB"),
+            f"{job.shm_size_gib} GiB of /dev/shm counts against the pod's memory ({job.memory}); lower it or raise memory",
+        )
+    if job.topology is TopologyPlacement.REQUIRED and not pool.topology_levels:
+        yield (
+            key(f"{here}.topology"),
+            (
+                f"pool {pool.name} ({pool.machine_type or 'existing nodes'}) gets no Kueue Topology (its nodes report "
+                "none, or it autoscales: minNodes < maxNodes, or queues.topologyAware is false); allowed: preferred "
+                "or none"
+            ),
+        )
+
+
+def _cpu_memory_quota(
+    d: Demand, here: str, team: TeamContract, pool: PoolContract, quota: int, per_node: int
+) -> Iterable[Issue]:
+    """The team's queue also rations cpu and memory on the pool: a node's worth per node's worth of GPU units
+    (components/gpu_queues.py), so a workload asking more per GPU than a node has per GPU is never admitted."""
+    cpu_quota = int(quota * pool.cpus_per_node / per_node)
+    memory_quota = int(quota * pool.memory_gib_per_node / per_node)
+    if d.cpu is not None and d.pods * quantity(d.cpu) > cpu_quota:
+        yield (
+            key(f"{here}.cpu"),
+            (
+                f"{d.pods} x {d.cpu} cpu is more than team {team.name}'s queue holds on {pool.name} ({cpu_quota}); "
+                "Kueue would never admit it"
+            ),
+        )
+    if d.memory is not None and d.pods * quantity(d.memory) > memory_quota * GIB:
+        yield (
+            key(f"{here}.memory"),
+            (
+                f"{d.pods} x {d.memory} is more than team {team.name}'s queue holds on {pool.name} "
+                f"({memory_quota}Gi); Kueue would never admit it"
+            ),
+        )
+
+
+def _interconnect(job: TrainingJob, here: str, pool: PoolContract) -> Iterable[Issue]:
+    if job.interconnect is Interconnect.EFA and not pool.efa_devices:
+        yield (
+            key(f"{here}.interconnect"),
+            f"efa: pool {pool.name} has no EFA (efa: true on the pool); allowed: auto, tcp",
+        )
+    if job.interconnect is Interconnect.AUTO and pool.gpudirect and job.nodes > 1:
+        yield (
+            key(f"{here}.interconnect"),
+            (
+                f"a multi-node job on {pool.machine_type} needs {pool.gpudirect} (GKE multi-networking with a VPC per "
+                "GPU NIC and NCCL's GPUDirect plugin), which this version does not set up; set interconnect: tcp to "
+                "run over the node's standard network at a fraction of the bandwidth, or use nodes: 1"
+            ),
+        )
+
+
+def _node_size(d: Demand, here: str, pool: PoolContract) -> Iterable[Issue]:
+    if d.cpu is not None and quantity(d.cpu) > pool.cpus_per_node:
+        yield key(f"{here}.cpu"), f"{d.cpu} is more than a node of pool {pool.name} has ({pool.cpus_per_node} vCPUs)"
+    memory = quantity(d.memory) if d.memory is not None else 0.0
+    if memory + d.hugepages > pool.memory_gib_per_node * GIB:
+        extra = f" plus {EFA_HUGEPAGES} of hugepages for EFA" if d.hugepages else ""
+        yield (
+            key(f"{here}.memory"),
+            f"{d.memory}{extra} is more than a node of pool {pool.name} has ({pool.memory_gib_per_node} GiB)",
+        )
+
+
+def endpoint_issues(
+    endpoints: Sequence[ServingEndpoint],
+    contract: PlatformContract,
+    at: str = "serving.endpoints",
+    only_team: str | None = None,
+) -> Iterable[Issue]:
+    """Every problem of model ``endpoints`` against ``contract``: the serving stack is there, the team and
+    pool exist, a replica fits one node, and maxReplicas x GPUs fits the team's quota on the pool."""
+    seen: set[tuple[str, str]] = set()
+    for i, endpoint in enumerate(endpoints):
+        here = f"{at}[{i}]"
+        if not contract.serving:
+            yield (
+                key(here),
+                (
+                    "the serving stack is not installed (gpu-platform:serving.enabled is false on the platform stack); "
+                    "enable it or remove the endpoint"
+                ),
+            )
+            continue
+        if (endpoint.team, endpoint.name) in seen:
+            yield key(f"{here}.name"), f"{endpoint.name!r} is used by an earlier endpoint of team {endpoint.team}"
+        seen.add((endpoint.team, endpoint.name))
+        if only_team is not None and endpoint.team != only_team:
+            yield key(f"{here}.team"), f"{endpoint.team!r}: this team stack deploys only team {only_team}'s endpoints"
+            continue
+        team = contract.team(endpoint.team)
+        if team is None:
+            allowed = ", ".join(t.name for t in contract.teams) or "(no teams defined)"
+            yield key(f"{here}.team"), f"no team named {endpoint.team!r}; allowed: {allowed}"
+            continue
+        if endpoint.scaling is not None and not contract.prometheus:
+            yield (
+                key(f"{here}.scaling"),
+                (
+                    "scaling on vLLM's load reads its metrics from Prometheus: set gpu-platform:serving.prometheus on the "
+                    "platform stack, or remove scaling (replicas stay at minReplicas)"
+                ),
+            )
+        if endpoint.model.startswith(("s3://", "gs://")) and not contract.storage.startswith(endpoint.model[:5]):
+            yield (
+                key(f"{here}.model"),
+                (
+                    f"the team's model-reader identity may read only the platform's storage "
+                    f"({contract.storage or 'none configured'}); put the model there, or use hf://"
+                ),
+            )
+        pools = job_pool(endpoint, team, contract)
+        if endpoint.pool is not None and not pools:
+            allowed = ", ".join(p.name for p in contract.pools) or "(no pools defined)"
+            yield key(f"{here}.pool"), f"no node pool named {endpoint.pool!r}; allowed: {allowed}"
+            continue
+        if endpoint.gpu is not None and len(pools) != 1:
+            named = ", ".join(p.name for p in pools)
+            why = (
+                f"several pools have it ({named}); name one with pool"
+                if pools
+                else f"no pool has it that team {endpoint.team} has quota on or may borrow"
+            )
+            yield key(f"{here}.gpu"), f"{endpoint.gpu}: {why}"
+            continue
+        pool = pools[0]
+        if pool.sharing_replicas > 1 and endpoint.gpu_memory_utilization > 1 / pool.sharing_replicas:
+            most = int(100 / pool.sharing_replicas) / 100
+            yield (
+                key(f"{here}.gpuMemoryUtilization"),
+                (
+                    f"{endpoint.gpu_memory_utilization:g}: pool {pool.name} shares each GPU between "
+                    f"{pool.sharing_replicas} pods, and vLLM would take that share of the GPU's memory for itself, "
+                    f"leaving the others none; allowed: at most {most:g}, or a pool without sharing"
+                ),
+            )
+        if endpoint.min_replicas == 0 and endpoint.scaling is None:
+            yield (
+                key(f"{here}.minReplicas"),
+                (
+                    "0 without scaling would never start a replica; allowed: 1 or more, or set scaling (KEDA scales "
+                    "from zero on vLLM's load)"
+                ),
+            )
+        demand = Demand(
+            endpoint.max_replicas,
+            endpoint.gpus_per_replica,
+            endpoint.cpu,
+            endpoint.memory,
+            "maxReplicas",
+            "gpusPerReplica",
+            queued=False,
+        )
+        yield from fit_issues(demand, here, team, pool, contract)

@@ -1,0 +1,184 @@
+"""Model serving: the serving stack, the vLLM runtime, endpoints derived from pools and teams, their checks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from stacks.loader import ConfigError, parse
+from tests.conftest import by_type, stack_raw
+
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+RUNTIME = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
+
+
+def raw(stack: str) -> dict[str, Any]:
+    return copy.deepcopy(stack_raw(stack))
+
+
+def errors_of(config: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse(config)
+    return [str(i) for i in info.value.issues]
+
+
+def isvc(capture: Any, name: str) -> dict[str, Any]:
+    (found,) = [r.inputs() for r in by_type(capture, ISVC) if r.inputs()["metadata"]["name"] == name]
+    return found
+
+
+def releases(capture: Any) -> dict[str, Any]:
+    return {r.inputs()["name"]: r for r in by_type(capture, "kubernetes:helm.sh/v3:Release")}
+
+
+def test_serving_stack_installed_in_order(plan: Callable[..., Any]) -> None:
+    capture = plan(raw("aws-dev"))
+    rel = releases(capture)
+    assert rel["kserve"].inputs()["version"] == "v0.20.0" and rel["kserve"].inputs()["namespace"] == "kserve"
+    assert rel["kserve"].inputs()["values"]["kserve"]["controller"]["deploymentMode"] == "Standard"
+    # KServe's webhook certificate is a cert-manager Certificate; its CRDs come from their own chart; its KEDA
+    # autoscaler class creates ScaledObjects.
+    assert {rel["cert-manager"].urn, rel["keda"].urn, rel["kserve-crd"].urn} <= set(rel["kserve"].dependencies)
+    assert rel["cert-manager"].inputs()["values"] == {"crds": {"enabled": True}}
+    (runtime,) = by_type(capture, RUNTIME)
+    assert rel["kserve"].urn in runtime.dependencies
+    (container,) = runtime.inputs()["spec"]["containers"]
+    assert container["image"] == "vllm/vllm-openai:v0.24.0"
+    assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] >= 1800
+
+
+def test_no_serving_stack_unless_enabled(plan: Callable[..., Any]) -> None:
+    capture = plan(raw("local"))
+    assert "kserve" not in releases(capture) and not by_type(capture, ISVC)
+
+
+def test_endpoint_gets_everything_from_its_pool(plan: Callable[..., Any]) -> None:
+    capture = plan(raw("aws-dev"))
+    found = isvc(capture, "llama-8b")
+    assert found["metadata"]["namespace"] == "team-inference"
+    assert found["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
+    predictor = found["spec"]["predictor"]
+    assert predictor["nodeSelector"] == {"gpu-platform.io/pool": "l4-spot"}
+    assert predictor["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 2)
+    model = predictor["model"]
+    assert model["runtime"] == "vllm" and model["storageUri"] == "hf://meta-llama/Llama-3.1-8B-Instruct"
+    assert "--tensor-parallel-size=1" in model["args"] and "--max-model-len=8192" in model["args"]
+    # Limits as well as requests: KServe fills in a 1-CPU limit where there is none.
+    assert model["resources"]["limits"] == model["resources"]["requests"]
+    assert model["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    # g6.xlarge: 4 vCPUs, 16 GiB; a replica that asks nothing gets 80 % of its share.
+    assert model["resources"]["limits"]["cpu"] == "3" and model["resources"]["limits"]["memory"] == "12Gi"
+    assert found["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "none"
+
+
+def test_70b_across_eight_h100s_reads_the_teams_bucket(plan: Callable[..., Any]) -> None:
+    predictor = isvc(plan(raw("gcp-dev")), "llama-70b")["spec"]["predictor"]
+    assert "--tensor-parallel-size=8" in predictor["model"]["args"]
+    assert predictor["model"]["resources"]["limits"]["nvidia.com/gpu"] == "8"
+    assert predictor["serviceAccountName"] == "model-reader"  # read-only on the team's prefix
+
+
+def test_endpoint_token_is_a_secret(plan: Callable[..., Any]) -> None:
+    config = raw("aws-dev")
+    config["serving"]["endpoints"][0]["hfToken"] = "hf_secret_value"
+    capture = plan(config)
+    (secret,) = by_type(capture, "kubernetes:core/v1:Secret")
+    assert secret.inputs()["stringData"] == "[secret]"
+    found = isvc(capture, "llama-8b")
+    assert "hf_secret_value" not in json.dumps(found)
+    assert found["spec"]["predictor"]["model"]["env"] == [
+        {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "llama-8b-hf-token", "key": "HF_TOKEN"}}}
+    ]
+
+
+def test_scaling_on_vllm_load_through_keda(plan: Callable[..., Any]) -> None:
+    config = raw("aws-dev")
+    config["serving"]["prometheus"] = "http://prometheus.monitoring.svc:9090"
+    config["serving"]["endpoints"][0]["scaling"] = {"metric": "requests-waiting", "target": 4}
+    found = isvc(plan(config), "llama-8b")
+    assert found["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "keda"
+    (metric,) = found["spec"]["predictor"]["autoScaling"]["metrics"]
+    external = metric["external"]
+    assert external["metric"]["serverAddress"] == "http://prometheus.monitoring.svc:9090"
+    assert "vllm:num_requests_waiting" in external["metric"]["query"]
+    assert 'model_name="llama-8b"' in external["metric"]["query"]
+    assert external["target"] == {"type": "AverageValue", "averageValue": "4"}
+
+
+def _endpoint(**fields: Any) -> dict[str, Any]:
+    return {"name": "e", "team": "inference", "model": "hf://org/model", "pool": "l4-spot", **fields}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda c: c["serving"].update(enabled=False), "the serving stack is not installed"),
+        (lambda c: c["serving"]["endpoints"][0].update(gpusPerReplica=2), "gpusPerReplica: 2 does not fit one node"),
+        (
+            lambda c: c["serving"]["endpoints"][0].update(maxReplicas=3),
+            "maxReplicas: 3 x 1 = 3 nvidia.com/gpu on l4-spot, but team inference's quota there is 2",
+        ),
+        (
+            lambda c: c["serving"]["endpoints"][0].update(gpusPerReplica=4, tensorParallelSize=3),
+            "tensorParallelSize 3 does not divide gpusPerReplica 4; allowed: 1, 2, 4",
+        ),
+        (lambda c: c["serving"]["endpoints"][0].update(minReplicas=3, maxReplicas=2), "minReplicas (3) is greater"),
+        (lambda c: c["serving"]["endpoints"][0].update(minReplicas=0), "minReplicas: 0 without scaling"),
+        (
+            lambda c: c["serving"]["endpoints"][0].update(scaling={"metric": "requests-running"}),
+            "scaling: scaling on vLLM's load reads its metrics from Prometheus",
+        ),
+        (
+            lambda c: c["serving"]["endpoints"][0].update(scaling={"metric": "kv-cache", "target": 2}),
+            "kv-cache is a fraction",
+        ),
+        (lambda c: c["serving"]["endpoints"][0].update(model="http://x/y"), 'model: "http://x/y" is not allowed'),
+        (
+            lambda c: c["serving"]["endpoints"][0].update(model="s3://other-bucket/m"),
+            "model: the team's model-reader identity may read only the platform's storage (none configured)",
+        ),
+        (lambda c: c["serving"]["endpoints"][0].update(team="ops"), "team: no team named 'ops'"),
+        (lambda c: c["serving"]["endpoints"][0].update(pool="h100"), "pool: no node pool named 'h100'"),
+        (lambda c: c["serving"]["endpoints"].append(_endpoint()), "name: 'e' is used by an earlier endpoint"),
+        (
+            lambda c: c["serving"]["endpoints"][0].update(pool="a10g"),
+            "gpuMemoryUtilization: 0.9: pool a10g shares each GPU between 4 pods",
+        ),
+        (lambda c: c["teams"][0].update(namespace="kserve"), "namespace 'kserve' belongs to the serving stack"),
+    ],
+)
+def test_endpoint_problems(change: Callable[[dict[str, Any]], Any], expected: str) -> None:
+    config = raw("aws-dev")
+    config["serving"]["endpoints"] = [_endpoint()]
+    parse(copy.deepcopy(config))  # the base is valid
+    change(config)
+    errors = errors_of(config)
+    assert any(expected in e for e in errors), errors
+
+
+def test_shared_pool_endpoint_with_its_share_of_memory() -> None:
+    config = raw("aws-dev")
+    config["serving"]["endpoints"] = [_endpoint(pool="a10g", gpuMemoryUtilization=0.24)]
+    parse(config)
+
+
+def test_team_stack_deploys_an_endpoint(plan: Callable[..., Any]) -> None:
+    config = {
+        "platform": {"stack": "aws-dev", "team": "inference"},
+        "serving": {"endpoints": [_endpoint(name="mistral-7b", model="hf://mistralai/Mistral-7B-Instruct-v0.3")]},
+    }
+    capture = plan(config, "aws-dev-inference")
+    found = isvc(capture, "mistral-7b")
+    assert found["metadata"]["namespace"] == "team-inference"
+    assert capture.outputs["endpoints"] == ["mistral-7b"]
+    other = copy.deepcopy(config)
+    other["serving"]["endpoints"][0]["team"] = "research"
+    assert any("deploys only team inference's endpoints" in e for e in errors_of(other))
+    extra = copy.deepcopy(config)
+    extra["serving"]["prometheus"] = "http://p:9090"
+    assert any(e.startswith("gpu-platform:serving.prometheus: a team stack has only") for e in errors_of(extra))
