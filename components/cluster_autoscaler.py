@@ -17,8 +17,10 @@ import pulumi
 from components import helm
 from components.aws_iam import irsa_role, policy_document
 from components.versions import CLUSTER_AUTOSCALER, CLUSTER_AUTOSCALER_IMAGES
+from components.warm_capacity import EXPENDABLE_PODS_PRIORITY_CUTOFF
 
 NAMESPACE = "kube-system"
+
 SERVICE_ACCOUNT = "cluster-autoscaler"
 
 
@@ -90,6 +92,9 @@ def helm_values(
             # Cheapest fit first: fewest idle GPUs after the pending pods are placed.
             "expander": "least-waste",
             "skip-nodes-with-system-pods": False,
+            # Pods below this priority never make it add a node. Warm-capacity placeholders sit above it
+            # (components/warm_capacity.py), so they do; every real workload pre-empts them.
+            "expendable-pods-priority-cutoff": EXPENDABLE_PODS_PRIORITY_CUTOFF,
         },
         # Never on a GPU node it might remove.
         "nodeSelector": {"gpu-platform.io/role": "system"},

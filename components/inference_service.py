@@ -95,7 +95,8 @@ class EndpointSpec:
     args: tuple[str, ...] = ()
     service_account: str | None = None
     secret_name: str | None = None
-    """Kubernetes Secret holding ``HF_TOKEN``."""
+    """Kubernetes Secret holding ``HF_TOKEN``: the serving container's env, and (through the endpoint's own
+    service account, ``token_service_account``) the storage initializer's, which downloads the weights."""
     scaling: tuple[str, float] | None = None
     """(config metric name, target per replica)."""
     prometheus: str = ""
@@ -120,8 +121,9 @@ def _autoscaling(e: EndpointSpec) -> tuple[str, dict[str, Any] | None]:
                 "type": "External",
                 "external": {
                     "metric": {"backend": "prometheus", "serverAddress": e.prometheus, "query": query},
-                    # The sum over replicas divided by the replica count: the per-replica target.
-                    "target": {"type": "AverageValue", "averageValue": f"{target:g}"},
+                    # KServe builds KEDA's Prometheus trigger from target.value (and refuses an InferenceService
+                    # without one); that trigger's threshold is per replica: KEDA divides the sum by the count.
+                    "target": {"type": "Value", "value": f"{target:g}"},
                 },
             }
         ]

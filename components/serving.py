@@ -17,7 +17,8 @@ from components import labels as L
 from components.inference_service import EndpointSpec, inference_service_manifest, runtime_manifest
 from components.versions import CERT_MANAGER, KEDA, KSERVE, KSERVE_CRD
 
-NAMESPACES = {name: name for name in L.SERVING_NAMESPACES}
+NAMESPACES = {name: name for name in L.SERVING_NAMESPACES if name != "keda"}
+KEDA_NAMESPACE = "keda"
 
 
 def kserve_values() -> dict[str, Any]:
@@ -43,7 +44,28 @@ def keda_values() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ServingStackArgs:
+    keda: pulumi.Resource
+    """KEDA's release (``keda_release``): KServe's KEDA autoscaler class creates ScaledObjects."""
     after: Sequence[pulumi.Resource] = ()
+
+
+def keda_release(name: str, parent: pulumi.Resource, after: Sequence[pulumi.Resource] = ()) -> k8s.helm.v3.Release:
+    """KEDA in its namespace: for endpoints that scale on load and for warm GPU capacity."""
+    ns = k8s.core.v1.Namespace(
+        f"{name}-namespace",
+        metadata={"name": KEDA_NAMESPACE, "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY}},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return helm.release(name, "keda", KEDA, ns.metadata.name, keda_values(), parent, depends_on=after)
+
+
+class Keda(pulumi.ComponentResource):
+    release: k8s.helm.v3.Release
+
+    def __init__(self, name: str, after: Sequence[pulumi.Resource], opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("gpu-platform:index:Keda", name, None, opts)
+        self.release = keda_release(f"{name}-release", self, after)
+        self.register_outputs({})
 
 
 class ServingStack(pulumi.ComponentResource):
@@ -68,9 +90,6 @@ class ServingStack(pulumi.ComponentResource):
             self,
             depends_on=args.after,
         )
-        keda = helm.release(
-            f"{name}-keda", "keda", KEDA, ns["keda"].metadata.name, keda_values(), self, depends_on=args.after
-        )
         crds = helm.release(f"{name}-kserve-crd", "kserve-crd", KSERVE_CRD, ns["kserve"].metadata.name, {}, self)
         kserve = helm.release(
             f"{name}-kserve",
@@ -79,7 +98,7 @@ class ServingStack(pulumi.ComponentResource):
             ns["kserve"].metadata.name,
             kserve_values(),
             self,
-            depends_on=[cert_manager, keda, crds],
+            depends_on=[cert_manager, args.keda, crds],
         )
         manifest = runtime_manifest()
         self.runtime = k8s.apiextensions.CustomResource(
@@ -97,6 +116,9 @@ class ServingStack(pulumi.ComponentResource):
 class Endpoint:
     spec: EndpointSpec
     hf_token: str | None = None
+    token_service_account: bool = False
+    """Create the endpoint's own service account (``spec.service_account``) listing the token Secret, from
+    which KServe's storage initializer reads ``HF_TOKEN`` to download a gated model."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +147,19 @@ class Endpoints(pulumi.ComponentResource):
                         },
                         type="Opaque",
                         string_data=pulumi.Output.secret({"HF_TOKEN": endpoint.hf_token}),
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+                    )
+                )
+            if endpoint.token_service_account and spec.service_account and spec.secret_name:
+                deps.append(
+                    k8s.core.v1.ServiceAccount(
+                        f"{name}-{spec.name}-sa",
+                        metadata={
+                            "name": spec.service_account,
+                            "namespace": spec.namespace,
+                            "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY},
+                        },
+                        secrets=[{"name": spec.secret_name}],
                         opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
                     )
                 )

@@ -15,6 +15,9 @@ _ALL = ["get", "list", "watch", "create", "update", "patch", "delete"]
 DEPLOYER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
     # What a team stack creates, and what its engineers follow a job through (kubectl get trainjobs, logs).
     {"api_groups": ["trainer.kubeflow.org"], "resources": ["trainjobs", "trainingruntimes"], "verbs": _ALL},
+    {"api_groups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": _ALL},
+    # Calling an in-cluster endpoint from a laptop: kubectl port-forward.
+    {"api_groups": [""], "resources": ["pods/portforward"], "verbs": ["create"]},
     {"api_groups": [""], "resources": ["secrets", "configmaps"], "verbs": _ALL},
     {
         "api_groups": [""],

@@ -124,6 +124,9 @@ TRAINING_RUNTIME_IMAGES: dict[str, str] = {
 # (kserve==0.20.0 requires vllm==0.24.0), in vLLM's own image.
 VLLM_IMAGE = "vllm/vllm-openai:v0.24.0"
 
+# Placeholder pods of warm GPU capacity: they only hold a node (registry.k8s.io/pause, the kubelet's own).
+PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
+
 # ---------------------------------------------------------------- EKS and its node images
 
 # EKS Kubernetes versions the platform deploys (in standard or extended support on 2026-11-29, EKS user

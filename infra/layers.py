@@ -14,15 +14,17 @@ from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.kueue_config import lendable_pools
 from components.pool_spec import PoolSpec
 from components.pvc_storage import PvcModelStorage, PvcModelStorageArgs
-from components.serving import ServingStack, ServingStackArgs
+from components.serving import Keda, ServingStack, ServingStackArgs
 from components.team import TeamSpace, TeamSpaceArgs
 from components.training import TrainingOperator, TrainingOperatorArgs
+from components.warm_capacity import WarmCapacity, WarmCapacityArgs, WarmWindow
 from infra.clouds import build_cluster
 from infra.serving import build_endpoints
 from infra.training import build_jobs
 from stacks.clouds import Capability, backend
 from stacks.contract import platform_contract
 from stacks.model import PlatformConfig
+from stacks.model import WarmWindow as WarmWindowConfig
 from stacks.resolve import pool_specs, resolve_pools
 
 
@@ -43,6 +45,10 @@ def gpu_software_args(config: PlatformConfig, specs: list[PoolSpec]) -> GpuSoftw
         mig_reboot=defaults.mig_reboot,
         mofed=defaults.mofed,
     )
+
+
+def warm_window(w: WarmWindowConfig) -> WarmWindow:
+    return WarmWindow(w.nodes, tuple(d.value for d in w.days), w.start, w.end, w.timezone)
 
 
 RBAC_KINDS = {"user": "User", "serviceAccount": "User", "group": "Group"}
@@ -131,9 +137,18 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
             )
         )
     serving = None
-    if config.serving.enabled:
-        # After the queues: Kueue's webhook admits pods of every namespace, the serving stack's included.
-        serving = ServingStack("serving", ServingStackArgs(after=[gpu_queues] if gpu_queues else []), k8s_opts)
+    # After the queues: Kueue's webhook admits pods of every namespace, these included.
+    after_queues: list[pulumi.Resource] = [gpu_queues] if gpu_queues else []
+    warm = {
+        spec.name: (spec, [warm_window(w) for w in config.pool(spec.name).warm])
+        for spec in specs
+        if config.pool(spec.name).warm
+    }
+    keda = Keda("keda", after_queues, k8s_opts) if config.serving.enabled or warm else None
+    if warm and keda is not None:
+        WarmCapacity("warm-capacity", WarmCapacityArgs(gpu.namespace, warm, keda.release), k8s_opts)
+    if config.serving.enabled and keda is not None:
+        serving = ServingStack("serving", ServingStackArgs(keda=keda.release, after=after_queues), k8s_opts)
     contract = platform_contract(config)
     if config.serving.endpoints and serving is not None:
         build_endpoints(

@@ -32,6 +32,10 @@ def endpoint(config: ServingEndpoint, contract: PlatformContract) -> Endpoint:
     (resource,) = pool.node_resources
     cpu, memory = default_size(pool, config.gpus_per_replica)
     cloud_identity = contract.storage.startswith(("s3://", "gs://"))
+    # The storage initializer (an init container) downloads the weights: a gated hf:// model needs the token
+    # there too, which KServe reads from the secrets its pod's service account lists (kserve/kserve#4400).
+    token_account = config.hf_token is not None and config.model.startswith("hf://")
+    service_account = f"{config.name}-hf" if token_account else team.serving_service_account if cloud_identity else None
     spec = EndpointSpec(
         name=config.name,
         team=team.name,
@@ -49,12 +53,12 @@ def endpoint(config: ServingEndpoint, contract: PlatformContract) -> Endpoint:
         gpu_memory_utilization=config.gpu_memory_utilization,
         max_model_len=config.max_model_len,
         args=tuple(config.args),
-        service_account=team.serving_service_account if cloud_identity else None,
+        service_account=service_account,
         secret_name=f"{config.name}-hf-token" if config.hf_token is not None else None,
         scaling=(config.scaling.metric.value, config.scaling.target) if config.scaling is not None else None,
         prometheus=contract.prometheus,
     )
-    return Endpoint(spec, config.hf_token)
+    return Endpoint(spec, config.hf_token, token_service_account=token_account)
 
 
 def build_endpoints(

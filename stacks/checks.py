@@ -412,6 +412,17 @@ def _deployers(c: PlatformConfig) -> Iterable[Issue]:
             seen.add(deployer)
 
 
+def _warm_capacity(c: PlatformConfig) -> Iterable[Issue]:
+    for i, pool in enumerate(c.node_pools):
+        for j, window in enumerate(pool.warm):
+            if window.nodes > pool.max_nodes:
+                yield (
+                    key(f"nodePools[{i}].warm[{j}].nodes"),
+                    f"{window.nodes} warm nodes, but the pool scales to {pool.max_nodes} (maxNodes); allowed: 1 to "
+                    f"{pool.max_nodes}",
+                )
+
+
 def _node_health(c: PlatformConfig) -> Iterable[Issue]:
     if c.node_health.gpu_health is GpuHealthMode.REMEDIATE and c.gpu_software.dcgm.enabled:
         yield (
@@ -463,6 +474,7 @@ RULES: tuple[Rule, ...] = (
     _team_stack,
     _node_health,
     _deployers,
+    _warm_capacity,
 )
 
 

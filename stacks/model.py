@@ -243,6 +243,44 @@ class Sharing(Model):
         return self
 
 
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class WarmWindow(Model):
+    """Nodes kept up (empty, ready for work) during a weekly window."""
+
+    nodes: Annotated[int, Field(ge=1, le=1000)]
+    """Nodes to keep up in the window (at most the pool's maxNodes)."""
+    days: list[Weekday] = Field(
+        default_factory=lambda: [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI]
+    )
+    """Days the window opens. Default mon-fri."""
+    start: Annotated[str, Field(pattern=HHMM)]
+    """Opening time, ``HH:MM`` (24 h)."""
+    end: Annotated[str, Field(pattern=HHMM)]
+    """Closing time, ``HH:MM``, later than start on the same day."""
+    timezone: Annotated[str, Field(pattern=r"^(UTC|[A-Z][A-Za-z_]+(/[A-Za-z0-9_+-]+){1,2})$")] = "UTC"
+    """IANA time zone of start and end (``Europe/Berlin``). Default UTC."""
+
+    @model_validator(mode="after")
+    def _window(self) -> WarmWindow:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}; a window closes the day it opens")
+        if len(set(self.days)) != len(self.days):
+            raise ValueError("days lists a day more than once")
+        return self
+
+
 class NodePool(Model):
     """One GPU node pool, described once for every cloud."""
 
@@ -291,6 +329,9 @@ class NodePool(Model):
     cpus_per_node: Annotated[int, Field(ge=1, le=1024)] | None = None
     """``existing`` only: vCPUs of a node, for the queues' cpu quota. Default 8 per GPU (clouds: from the catalog)."""
     memory_gib_per_node: Annotated[int, Field(ge=1, le=65536)] | None = Field(default=None, alias="memoryGiBPerNode")
+    warm: list[WarmWindow] = Field(default_factory=list)
+    """aws/gcp: warm capacity: nodes kept up ahead of demand during weekly windows (e.g. weekdays 08:00-20:00
+    keep 2 nodes), held by placeholder pods every workload pre-empts. Counts against maxNodes."""
     """``existing`` only: memory of a node in GiB, for the queues' memory quota. Default 32 per GPU (clouds: from the catalog)."""
 
     @field_validator("labels", mode="after")

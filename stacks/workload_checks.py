@@ -357,6 +357,14 @@ def endpoint_issues(
                     f"leaving the others none; allowed: at most {most:g}, or a pool without sharing"
                 ),
             )
+        if endpoint.max_replicas > endpoint.min_replicas and endpoint.scaling is None:
+            yield (
+                key(f"{here}.maxReplicas"),
+                (
+                    f"{endpoint.max_replicas} above minReplicas ({endpoint.min_replicas}) without scaling: nothing would "
+                    "ever add a replica; set scaling, or maxReplicas equal to minReplicas"
+                ),
+            )
         if endpoint.min_replicas == 0 and endpoint.scaling is None:
             yield (
                 key(f"{here}.minReplicas"),

@@ -26,6 +26,7 @@ CUSTOM_GROUPS = {
     "kubeflow.org",
     "trainer.kubeflow.org",
     "serving.kserve.io",
+    "keda.sh",
 }
 
 

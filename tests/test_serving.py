@@ -58,15 +58,15 @@ def test_no_serving_stack_unless_enabled(plan: Callable[..., Any]) -> None:
 
 def test_endpoint_gets_everything_from_its_pool(plan: Callable[..., Any]) -> None:
     capture = plan(raw("aws-dev"))
-    found = isvc(capture, "llama-8b")
+    found = isvc(capture, "qwen-7b")
     assert found["metadata"]["namespace"] == "team-inference"
     assert found["metadata"]["annotations"]["serving.kserve.io/deploymentMode"] == "Standard"
     predictor = found["spec"]["predictor"]
     assert predictor["nodeSelector"] == {"gpu-platform.io/pool": "l4-spot"}
     assert predictor["tolerations"][0]["key"] == "nvidia.com/gpu"
-    assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 2)
+    assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 1)
     model = predictor["model"]
-    assert model["runtime"] == "vllm" and model["storageUri"] == "hf://meta-llama/Llama-3.1-8B-Instruct"
+    assert model["runtime"] == "vllm" and model["storageUri"] == "hf://Qwen/Qwen2.5-7B-Instruct"
     assert "--tensor-parallel-size=1" in model["args"] and "--max-model-len=8192" in model["args"]
     # Limits as well as requests: KServe fills in a 1-CPU limit where there is none.
     assert model["resources"]["limits"] == model["resources"]["requests"]
@@ -89,25 +89,30 @@ def test_endpoint_token_is_a_secret(plan: Callable[..., Any]) -> None:
     capture = plan(config)
     (secret,) = by_type(capture, "kubernetes:core/v1:Secret")
     assert secret.inputs()["stringData"] == "[secret]"
-    found = isvc(capture, "llama-8b")
+    found = isvc(capture, "qwen-7b")
     assert "hf_secret_value" not in json.dumps(found)
+    # The storage initializer downloads the weights: it reads the token from the secrets its service account lists.
+    (account,) = [r.inputs() for r in by_type(capture, "kubernetes:core/v1:ServiceAccount") if "secrets" in r.inputs()]
+    assert account["secrets"] == [{"name": "qwen-7b-hf-token"}]
+    assert found["spec"]["predictor"]["serviceAccountName"] == account["metadata"]["name"] == "qwen-7b-hf"
     assert found["spec"]["predictor"]["model"]["env"] == [
-        {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "llama-8b-hf-token", "key": "HF_TOKEN"}}}
+        {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "qwen-7b-hf-token", "key": "HF_TOKEN"}}}
     ]
 
 
 def test_scaling_on_vllm_load_through_keda(plan: Callable[..., Any]) -> None:
     config = raw("aws-dev")
     config["serving"]["prometheus"] = "http://prometheus.monitoring.svc:9090"
-    config["serving"]["endpoints"][0]["scaling"] = {"metric": "requests-waiting", "target": 4}
-    found = isvc(plan(config), "llama-8b")
+    config["serving"]["endpoints"][0].update(maxReplicas=2, scaling={"metric": "requests-waiting", "target": 4})
+    found = isvc(plan(config), "qwen-7b")
     assert found["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "keda"
     (metric,) = found["spec"]["predictor"]["autoScaling"]["metrics"]
     external = metric["external"]
     assert external["metric"]["serverAddress"] == "http://prometheus.monitoring.svc:9090"
     assert "vllm:num_requests_waiting" in external["metric"]["query"]
-    assert 'model_name="llama-8b"' in external["metric"]["query"]
-    assert external["target"] == {"type": "AverageValue", "averageValue": "4"}
+    assert 'model_name="qwen-7b"' in external["metric"]["query"]
+    # KServe builds KEDA's trigger from target.value, and refuses an InferenceService without it.
+    assert external["target"] == {"type": "Value", "value": "4"}
 
 
 def _endpoint(**fields: Any) -> dict[str, Any]:
@@ -123,6 +128,7 @@ def _endpoint(**fields: Any) -> dict[str, Any]:
             lambda c: c["serving"]["endpoints"][0].update(maxReplicas=3),
             "maxReplicas: 3 x 1 = 3 nvidia.com/gpu on l4-spot, but team inference's quota there is 2",
         ),
+        (lambda c: c["serving"]["endpoints"][0].update(maxReplicas=2), "maxReplicas: 2 above minReplicas (1) without"),
         (
             lambda c: c["serving"]["endpoints"][0].update(gpusPerReplica=4, tensorParallelSize=3),
             "tensorParallelSize 3 does not divide gpusPerReplica 4; allowed: 1, 2, 4",
@@ -182,3 +188,66 @@ def test_team_stack_deploys_an_endpoint(plan: Callable[..., Any]) -> None:
     extra = copy.deepcopy(config)
     extra["serving"]["prometheus"] = "http://p:9090"
     assert any(e.startswith("gpu-platform:serving.prometheus: a team stack has only") for e in errors_of(extra))
+
+
+# ---------------------------------------------------------------- warm capacity
+
+
+def test_warm_capacity_on_a_schedule(plan: Callable[..., Any]) -> None:
+    capture = plan(raw("aws-dev"))
+    (priority,) = by_type(capture, "kubernetes:scheduling.k8s.io/v1:PriorityClass")
+    assert priority.inputs()["value"] == -5 and priority.inputs()["preemptionPolicy"] == "Never"
+    (deployment,) = [r for r in by_type(capture, "kubernetes:apps/v1:Deployment") if r.name.startswith("warm-")]
+    pod = deployment.inputs()["spec"]["template"]["spec"]
+    assert pod["priorityClassName"] == "gpu-platform-warm-capacity"
+    assert pod["nodeSelector"] == {"gpu-platform.io/pool": "l4-spot"}
+    assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": "1"}  # a whole node's GPUs
+    assert deployment.ignore_changes == ["spec.replicas"]  # KEDA owns the count
+    (scaled,) = by_type(capture, "kubernetes:keda.sh/v1alpha1:ScaledObject")
+    (trigger,) = scaled.inputs()["spec"]["triggers"]
+    assert trigger == {
+        "type": "cron",
+        "metadata": {
+            "timezone": "America/New_York",
+            "start": "0 8 * * 1,2,3,4,5",
+            "end": "0 20 * * 1,2,3,4,5",
+            "desiredReplicas": "2",
+        },
+    }
+    keda = next(r for r in by_type(capture, "kubernetes:helm.sh/v3:Release") if r.inputs()["name"] == "keda")
+    assert keda.urn in scaled.dependencies and deployment.urn in scaled.dependencies
+    # The autoscaler adds nodes for them: their priority is above its expendable-pods cutoff.
+    ca = next(
+        r for r in by_type(capture, "kubernetes:helm.sh/v3:Release") if r.inputs()["name"] == "cluster-autoscaler"
+    )
+    assert ca.inputs()["values"]["extraArgs"]["expendable-pods-priority-cutoff"] <= -5
+
+
+def test_warm_capacity_installs_keda_without_serving(plan: Callable[..., Any]) -> None:
+    config = raw("aws-dev")
+    config.pop("serving")
+    capture = plan(config)
+    names = {r.inputs()["name"] for r in by_type(capture, "kubernetes:helm.sh/v3:Release")}
+    assert "keda" in names and "kserve" not in names
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        ({"nodes": 9, "start": "08:00", "end": "20:00"}, "warm[0].nodes: 9 warm nodes, but the pool scales to 8"),
+        ({"nodes": 1, "start": "20:00", "end": "08:00"}, "end 08:00 is not after start 20:00"),
+        ({"nodes": 1, "start": "8:00", "end": "20:00"}, 'start: "8:00" is not allowed'),
+        ({"nodes": 1, "start": "08:00", "end": "20:00", "days": ["mon", "mon"]}, "days lists a day more than once"),
+        ({"nodes": 1, "start": "08:00", "end": "20:00", "timezone": "nowhere"}, 'timezone: "nowhere" is not allowed'),
+    ],
+)
+def test_warm_window_problems(window: dict[str, Any], expected: str) -> None:
+    config = raw("aws-dev")
+    config["nodePools"][0]["warm"] = [window]
+    assert any(expected in e for e in errors_of(config)), errors_of(config)
+
+
+def test_warm_capacity_needs_an_autoscaler() -> None:
+    config = raw("local")
+    config["nodePools"][0]["warm"] = [{"nodes": 1, "start": "08:00", "end": "20:00"}]
+    assert any(e.startswith("gpu-platform:nodePools[0].warm: applies only to cloud") for e in errors_of(config))

@@ -96,6 +96,7 @@ FIELD_CAPABILITIES: dict[str, dict[str, Capability]] = {
         "karpenter": Capability.KARPENTER,
     },
     "pool": {
+        "warm": Capability.MANAGED_CLUSTER,
         "instanceType": Capability.INSTANCE_TYPES,
         "machineType": Capability.MACHINE_TYPES,
         "amiType": Capability.NODE_IMAGES,
