@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from benchmarks.plan_scale import bare_program, best_times, log, ours_program
@@ -81,13 +81,18 @@ def make_raw(jobs: int) -> dict[str, Any]:
 
 
 def measure(jobs: int, repeat: int) -> dict[str, Any]:
-    raw, base = make_raw(jobs), make_raw(0)
+    return measure_raw(make_raw, jobs, repeat)
+
+
+def measure_raw(make: Callable[[int], dict[str, Any]], jobs: int, repeat: int) -> dict[str, Any]:
+    """Ours and bare for the stack ``make(jobs)``, and the cost per workload over ``make(0)``."""
+    raw, base = make(jobs), make(0)
     parse(raw)  # a generated config that does not validate is a bug here, not a figure
     ours_capture = ours_program(raw)
     steps = plan(ours_capture)
     custom = check_same_resources(ours_capture, bare_program(steps))
     base_steps = plan(ours_program(base))
-    log(f"{jobs} jobs: timing ours and bare, with and without the jobs (best of {repeat})")
+    log(f"{jobs} workloads: timing ours and bare, with and without the jobs (best of {repeat})")
     ours, bare, ours0, bare0 = best_times(
         [
             lambda: ours_program(raw),
@@ -110,13 +115,13 @@ def measure(jobs: int, repeat: int) -> dict[str, Any]:
     }
 
 
-def render(rows: Sequence[dict[str, Any]]) -> str:
-    head = f"{'jobs':>5} {'resources':>9} {'ours s':>8} {'bare s':>8} {'ratio':>6} {'ms/job ours':>11} {'ms/job bare':>11} {'ratio/job':>9}"
+def render(rows: Sequence[dict[str, Any]], what: str = "jobs") -> str:
+    head = f"{what:>9} {'resources':>9} {'ours s':>8} {'bare s':>8} {'ratio':>6} {'ms/each ours':>12} {'ms/each bare':>12} {'ratio/each':>10}"
     lines = [head]
     for r in rows:
         lines.append(
-            f"{r['jobs']:>5} {r['resources_ours']:>9} {r['time_ours_s']:>8.3f} {r['time_bare_s']:>8.3f} "
-            f"{r['time_ratio']:>6.2f} {r['ms_per_job_ours']:>11.2f} {r['ms_per_job_bare']:>11.2f} {r['per_job_ratio']:>9.2f}"
+            f"{r['jobs']:>9} {r['resources_ours']:>9} {r['time_ours_s']:>8.3f} {r['time_bare_s']:>8.3f} "
+            f"{r['time_ratio']:>6.2f} {r['ms_per_job_ours']:>12.2f} {r['ms_per_job_bare']:>12.2f} {r['per_job_ratio']:>10.2f}"
         )
     return "\n".join(lines)
 

@@ -5,8 +5,8 @@ Certificate) and KServe's CRDs before KServe; KEDA before KServe, whose KEDA aut
 creates ScaledObjects; the vLLM ClusterServingRuntime after KServe; endpoints after all of it.
 """
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -16,6 +16,7 @@ from components import helm
 from components import labels as L
 from components.inference_service import EndpointSpec, inference_service_manifest, runtime_manifest
 from components.versions import CERT_MANAGER, KEDA, KSERVE, KSERVE_CRD
+from components.vllm_deployment import deployment_manifest, scaled_object_manifest, service_manifest
 
 NAMESPACES = {name: name for name in L.SERVING_NAMESPACES if name != "keda"}
 KEDA_NAMESPACE = "keda"
@@ -125,7 +126,8 @@ class Endpoint:
 class EndpointsArgs:
     endpoints: Sequence[Endpoint]
     depends_on: Sequence[pulumi.Resource] = ()
-    labels: Mapping[str, str] = field(default_factory=dict)
+    plain: bool = False
+    """Render vLLM Deployments and Services (``components/vllm_deployment.py``) instead of InferenceServices."""
 
 
 class Endpoints(pulumi.ComponentResource):
@@ -163,6 +165,9 @@ class Endpoints(pulumi.ComponentResource):
                         opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
                     )
                 )
+            if args.plain:
+                self._plain(name, spec, deps)
+                continue
             manifest = inference_service_manifest(spec)
             k8s.apiextensions.CustomResource(
                 f"{name}-{spec.name}",
@@ -173,3 +178,32 @@ class Endpoints(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
             )
         self.register_outputs({})
+
+    def _plain(self, name: str, spec: EndpointSpec, deps: list[pulumi.Resource]) -> None:
+        deployment: Any = deployment_manifest(spec)
+        scaled = scaled_object_manifest(spec)
+        server = k8s.apps.v1.Deployment(
+            f"{name}-{spec.name}",
+            metadata=deployment["metadata"],
+            spec=deployment["spec"],
+            # With scaling, KEDA owns the replica count.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=deps, ignore_changes=["spec.replicas"] if scaled else None
+            ),
+        )
+        service: Any = service_manifest(spec)
+        k8s.core.v1.Service(
+            f"{name}-{spec.name}",
+            metadata=service["metadata"],
+            spec=service["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
+        )
+        if scaled is not None:
+            k8s.apiextensions.CustomResource(
+                f"{name}-{spec.name}-scaling",
+                api_version=scaled["apiVersion"],
+                kind=scaled["kind"],
+                metadata=scaled["metadata"],
+                spec=scaled["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*deps, server]),
+            )

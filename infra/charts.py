@@ -13,8 +13,12 @@ def apiserver_charts(config: PlatformConfig) -> list[ChartPin]:
     charts = [KUEUE] if config.queues.enabled and config.teams else []
     if config.training.enabled:
         charts.append(KUBEFLOW_TRAINER)
-    if config.serving.enabled:
-        charts += [CERT_MANAGER, KEDA, KSERVE]
+    kserve = config.serving.enabled and config.serving.mode.value == "kserve"
+    scaling = config.serving.enabled and any(e.scaling for e in config.serving.endpoints)
+    if kserve:
+        charts += [CERT_MANAGER, KSERVE]
+    if kserve or scaling or any(p.warm for p in config.node_pools):
+        charts.append(KEDA)
     return [c for c in charts if c.apiserver_ports]
 
 

@@ -23,7 +23,7 @@ from infra.serving import build_endpoints
 from infra.training import build_jobs
 from stacks.clouds import Capability, backend
 from stacks.contract import platform_contract
-from stacks.model import PlatformConfig
+from stacks.model import PlatformConfig, ServingMode
 from stacks.model import WarmWindow as WarmWindowConfig
 from stacks.resolve import pool_specs, resolve_pools
 
@@ -144,17 +144,21 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         for spec in specs
         if config.pool(spec.name).warm
     }
-    keda = Keda("keda", after_queues, k8s_opts) if config.serving.enabled or warm else None
+    kserve = config.serving.enabled and config.serving.mode is ServingMode.KSERVE
+    scaling = config.serving.enabled and any(e.scaling for e in config.serving.endpoints)
+    keda = Keda("keda", after_queues, k8s_opts) if kserve or scaling or warm else None
     if warm and keda is not None:
         WarmCapacity("warm-capacity", WarmCapacityArgs(gpu.namespace, warm, keda.release), k8s_opts)
-    if config.serving.enabled and keda is not None:
+    serving_ready: list[pulumi.Resource] = [keda.release] if keda else []
+    if kserve and keda is not None:
         serving = ServingStack("serving", ServingStackArgs(keda=keda.release, after=after_queues), k8s_opts)
+        serving_ready = [serving.runtime]
     contract = platform_contract(config)
-    if config.serving.endpoints and serving is not None:
+    if config.serving.endpoints and config.serving.enabled:
         build_endpoints(
             config.serving.endpoints,
             contract,
-            {name: [team, serving.runtime, *storage] for name, team in teams.items()},
+            {name: [team, *serving_ready, *storage] for name, team in teams.items()},
             k8s_opts,
         )
     if config.training.jobs and training is not None:

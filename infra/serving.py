@@ -34,7 +34,10 @@ def endpoint(config: ServingEndpoint, contract: PlatformContract) -> Endpoint:
     cloud_identity = contract.storage.startswith(("s3://", "gs://"))
     # The storage initializer (an init container) downloads the weights: a gated hf:// model needs the token
     # there too, which KServe reads from the secrets its pod's service account lists (kserve/kserve#4400).
-    token_account = config.hf_token is not None and config.model.startswith("hf://")
+    # (Without KServe, vLLM downloads the weights itself, with HF_TOKEN in its environment.)
+    token_account = (
+        config.hf_token is not None and config.model.startswith("hf://") and contract.serving_mode == "kserve"
+    )
     service_account = f"{config.name}-hf" if token_account else team.serving_service_account if cloud_identity else None
     spec = EndpointSpec(
         name=config.name,
@@ -71,7 +74,8 @@ def build_endpoints(
     by_team: dict[str, list[Endpoint]] = {}
     for config in endpoints:
         by_team.setdefault(config.team, []).append(endpoint(config, contract))
+    plain = contract.serving_mode == "plain"
     return {
-        team: Endpoints(f"endpoints-{team}", EndpointsArgs(team_endpoints, depends_on.get(team, [])), opts)
+        team: Endpoints(f"endpoints-{team}", EndpointsArgs(team_endpoints, depends_on.get(team, []), plain), opts)
         for team, team_endpoints in sorted(by_team.items())
     }

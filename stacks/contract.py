@@ -85,6 +85,8 @@ class PlatformContract:
     """Pools some team has quota on: where a borrowing team can borrow."""
     serving: bool = False
     """The serving stack (KServe, the vLLM runtime) is installed."""
+    serving_mode: str = "kserve"
+    """``kserve`` (InferenceServices) or ``plain`` (vLLM Deployments)."""
     prometheus: str = ""
     """Prometheus that scrapes the endpoints ("" when none): endpoints scale on load only with it."""
     version: int = CONTRACT_VERSION
@@ -175,6 +177,7 @@ def platform_contract(config: PlatformConfig) -> PlatformContract:
         ttl_seconds_after_finished=config.training.ttl_seconds_after_finished,
         storage=storage_location(config),
         serving=config.serving.enabled,
+        serving_mode=config.serving.mode.value,
         prometheus=config.serving.prometheus or "",
         pools=pools,
         teams=teams,

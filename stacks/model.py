@@ -738,6 +738,10 @@ class ServingConfig(Model):
 
     enabled: bool = False
     """Install the serving stack (cert-manager, KServe, KEDA) and the platform's vLLM runtime. Default false."""
+    mode: ServingMode = ServingMode.KSERVE
+    """``kserve``: endpoints are KServe InferenceServices on the platform's vLLM runtime; ``plain``: no KServe
+    (nor cert-manager): each endpoint is a vLLM Deployment and Service (KEDA only if it scales); models from
+    ``hf://`` or ``pvc://``. Default kserve."""
     prometheus: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
     """URL of a Prometheus that scrapes the endpoints (vLLM's metrics), for scaling on load. Default: none
     (endpoints with ``scaling`` are refused)."""

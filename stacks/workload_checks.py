@@ -324,7 +324,15 @@ def endpoint_issues(
                     "platform stack, or remove scaling (replicas stay at minReplicas)"
                 ),
             )
-        if endpoint.model.startswith(("s3://", "gs://")) and not contract.storage.startswith(endpoint.model[:5]):
+        if contract.serving_mode == "plain" and endpoint.model.startswith(("s3://", "gs://")):
+            yield (
+                key(f"{here}.model"),
+                (
+                    "without KServe's storage initializer, vLLM fetches weights itself, from hf:// or a pvc:// volume; "
+                    "allowed in serving.mode plain: hf://, pvc:// (or serving.mode: kserve)"
+                ),
+            )
+        elif endpoint.model.startswith(("s3://", "gs://")) and not contract.storage.startswith(endpoint.model[:5]):
             yield (
                 key(f"{here}.model"),
                 (

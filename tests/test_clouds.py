@@ -78,8 +78,11 @@ def test_eks_private_endpoint_and_creator_admin_by_default(aws_raw: dict[str, An
     cluster = one(capture, "aws:eks/cluster:Cluster")
     assert cluster["vpcConfig"]["endpointPublicAccess"] is False and "publicAccessCidrs" not in cluster["vpcConfig"]
     assert cluster["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is True
-    # The one access entry is Karpenter's node role; EKS makes the managed node groups' entry itself.
-    assert [e.inputs()["type"] for e in by_type(capture, "aws:eks/accessEntry:AccessEntry")] == ["EC2_LINUX"]
+    # No admin entries: Karpenter's node role (EKS makes the managed node groups' entry itself) and the
+    # inference team's deployer, which gets a group and no access policy.
+    entries = {e.name: e.inputs()["type"] for e in by_type(capture, "aws:eks/accessEntry:AccessEntry")}
+    assert sorted(entries.values()) == ["EC2_LINUX", "STANDARD"] and entries["team-inference-deployer-0"] == "STANDARD"
+    assert not [a for a in by_type(capture, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")]
 
 
 def test_control_plane_subnets_avoid_zones_eks_refuses(plan: Any) -> None:

@@ -18,7 +18,7 @@ from stacks.loader import load_file
 from tests.conftest import ROOT, STACKS
 
 K8S_VERSION = "1.33.0"
-TEAM_STACKS = {"aws-train-research"}
+TEAM_STACKS = {"aws-train-research", "aws-dev-inference"}
 CUSTOM_GROUPS = {
     "karpenter.sh",
     "karpenter.k8s.aws",

@@ -251,3 +251,55 @@ def test_warm_capacity_needs_an_autoscaler() -> None:
     config = raw("local")
     config["nodePools"][0]["warm"] = [{"nodes": 1, "start": "08:00", "end": "20:00"}]
     assert any(e.startswith("gpu-platform:nodePools[0].warm: applies only to cloud") for e in errors_of(config))
+
+
+# ---------------------------------------------------------------- plain mode
+
+
+def test_plain_mode_renders_vllm_without_kserve(plan: Callable[..., Any]) -> None:
+    config = raw("aws-dev")
+    config["nodePools"][0].pop("warm")
+    config["serving"] = {"enabled": True, "mode": "plain", "endpoints": [_endpoint(hfToken="hf_x")]}
+    capture = plan(config)
+    names = {r.inputs()["name"] for r in by_type(capture, "kubernetes:helm.sh/v3:Release")}
+    assert not names & {"kserve", "cert-manager", "keda"}  # nothing scales: no KEDA either
+    (deployment,) = [r.inputs() for r in by_type(capture, "kubernetes:apps/v1:Deployment")]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "vllm/vllm-openai:v0.24.0"
+    assert "--model=org/model" in container["args"] and "--served-model-name=e" in container["args"]
+    assert {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "e-hf-token", "key": "HF_TOKEN"}}} in container[
+        "env"
+    ]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert deployment["spec"]["template"]["spec"]["nodeSelector"] == {"gpu-platform.io/pool": "l4-spot"}
+    (service,) = [r.inputs() for r in by_type(capture, "kubernetes:core/v1:Service")]
+    assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]
+    assert not by_type(capture, ISVC)
+
+
+def test_plain_mode_scales_with_keda_and_mounts_volumes(plan: Callable[..., Any]) -> None:
+    config = raw("aws-dev")
+    config["serving"] = {
+        "enabled": True,
+        "mode": "plain",
+        "prometheus": "http://prometheus.monitoring.svc:9090",
+        "endpoints": [
+            _endpoint(model="pvc://models/qwen-7b", maxReplicas=2, scaling={"metric": "requests-running", "target": 8})
+        ],
+    }
+    capture = plan(config)
+    (scaled,) = [r for r in by_type(capture, "kubernetes:keda.sh/v1alpha1:ScaledObject") if r.name.endswith("-scaling")]
+    (trigger,) = scaled.inputs()["spec"]["triggers"]
+    assert trigger["type"] == "prometheus" and trigger["metadata"]["threshold"] == "8"
+    assert "vllm:num_requests_running" in trigger["metadata"]["query"]
+    (deployment,) = [r for r in by_type(capture, "kubernetes:apps/v1:Deployment") if not r.name.startswith("warm-")]
+    assert deployment.ignore_changes == ["spec.replicas"]
+    pod = deployment.inputs()["spec"]["template"]["spec"]
+    assert {"name": "model", "persistentVolumeClaim": {"claimName": "models", "readOnly": True}} in pod["volumes"]
+    assert "--model=/mnt/models/qwen-7b" in pod["containers"][0]["args"]
+
+
+def test_plain_mode_refuses_bucket_models() -> None:
+    config = raw("aws-dev")
+    config["serving"] = {"enabled": True, "mode": "plain", "endpoints": [_endpoint(model="s3://models-bucket/m")]}
+    assert any("model: without KServe's storage initializer" in e for e in errors_of(config))

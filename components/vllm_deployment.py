@@ -1,0 +1,121 @@
+"""A model endpoint without KServe: vLLM's OpenAI server as a Deployment, a Service and, when it scales on
+load, a KEDA ScaledObject. Pure data.
+
+Same container as the platform's KServe runtime (``components/inference_service.py``): vLLM's image,
+port, probes and ``/dev/shm``. Without KServe's storage initializer, vLLM fetches the weights itself:
+``hf://org/model`` becomes ``--model org/model`` (with ``HF_TOKEN`` for gated models, a Hugging Face
+cache on an emptyDir), and ``pvc://claim/path`` mounts the claim read-only.
+"""
+
+from typing import Any
+
+from components import labels as L
+from components.inference_service import (
+    ENDPOINT_LABEL,
+    PORT,
+    SCALING_QUERIES,
+    TEAM_LABEL,
+    EndpointSpec,
+    runtime_manifest,
+)
+
+MODELS_MOUNT = "/mnt/models"
+
+
+def _model_source(e: EndpointSpec) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(vLLM's --model, volumes, volume mounts) for the endpoint's model URI (hf:// or pvc://; checked)."""
+    scheme, _, rest = e.model.partition("://")
+    if scheme == "pvc":
+        claim, _, path = rest.partition("/")
+        volume = {"name": "model", "persistentVolumeClaim": {"claimName": claim, "readOnly": True}}
+        return (
+            f"{MODELS_MOUNT}/{path}".rstrip("/"),
+            [volume],
+            [{"name": "model", "mountPath": MODELS_MOUNT, "readOnly": True}],
+        )
+    cache = {"name": "hf-cache", "emptyDir": {}}
+    return rest, [cache], [{"name": "hf-cache", "mountPath": "/tmp/hf"}]
+
+
+def deployment_manifest(e: EndpointSpec) -> dict[str, Any]:
+    (container,) = runtime_manifest()["spec"]["containers"]
+    model, volumes, mounts = _model_source(e)
+    labels = {TEAM_LABEL: e.team, ENDPOINT_LABEL: e.name}
+    env = [v for v in container["env"] if v["name"] != "HF_HOME"] + [{"name": "HF_HOME", "value": "/tmp/hf"}]
+    if e.secret_name is not None:
+        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": e.secret_name, "key": "HF_TOKEN"}}})
+    args = [f"--port={PORT}", f"--served-model-name={e.name}", f"--model={model}"]
+    args += [f"--tensor-parallel-size={e.tensor_parallel_size}", f"--gpu-memory-utilization={e.gpu_memory_utilization}"]
+    if e.max_model_len is not None:
+        args.append(f"--max-model-len={e.max_model_len}")
+    resources = {e.gpu_resource: str(e.gpus_per_replica), "cpu": e.cpu, "memory": e.memory}
+    pod: dict[str, Any] = {
+        "nodeSelector": dict(e.node_selector),
+        "tolerations": [dict(t) for t in e.tolerations],
+        "containers": [
+            {
+                **{k: v for k, v in container.items() if k not in ("args", "env", "volumeMounts")},
+                "name": "vllm",
+                "args": [*args, *e.args],
+                "env": env,
+                "resources": {"requests": resources, "limits": resources},
+                "volumeMounts": [*container["volumeMounts"], *mounts],
+            }
+        ],
+        "volumes": [*runtime_manifest()["spec"]["volumes"], *volumes],
+    }
+    if e.service_account is not None:
+        pod["serviceAccountName"] = e.service_account
+    return {
+        "metadata": {"name": e.name, "namespace": e.namespace, "labels": {**labels, L.MANAGED_BY_LABEL: L.MANAGED_BY}},
+        "spec": {
+            "replicas": e.min_replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {
+                    "labels": labels,
+                    "annotations": {
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": str(PORT),
+                        "prometheus.io/path": "/metrics",
+                    },
+                },
+                "spec": pod,
+            },
+        },
+    }
+
+
+def service_manifest(e: EndpointSpec) -> dict[str, Any]:
+    """The endpoint's in-cluster address: ``<name>.<namespace>.svc`` on port 80."""
+    return {
+        "metadata": {"name": e.name, "namespace": e.namespace, "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY}},
+        "spec": {
+            "selector": {TEAM_LABEL: e.team, ENDPOINT_LABEL: e.name},
+            "ports": [{"name": "http", "port": 80, "targetPort": PORT, "protocol": "TCP"}],
+        },
+    }
+
+
+def scaled_object_manifest(e: EndpointSpec) -> dict[str, Any] | None:
+    """KEDA scaling on vLLM's load (the same query and per-replica threshold KServe's KEDA class uses)."""
+    if e.scaling is None or e.min_replicas == e.max_replicas:
+        return None
+    metric, target = e.scaling
+    query = f'sum({SCALING_QUERIES[metric]}{{namespace="{e.namespace}",model_name="{e.name}"}})'
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": e.name, "namespace": e.namespace, "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY}},
+        "spec": {
+            "scaleTargetRef": {"name": e.name},
+            "minReplicaCount": e.min_replicas,
+            "maxReplicaCount": e.max_replicas,
+            "triggers": [
+                {
+                    "type": "prometheus",
+                    "metadata": {"serverAddress": e.prometheus, "query": query, "threshold": f"{target:g}"},
+                }
+            ],
+        },
+    }
