@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from components import helm
 from components import labels as L
 from components.inference_service import EndpointSpec, inference_service_manifest, runtime_manifest
+from components.secrets import workload_secret
 from components.versions import CERT_MANAGER, KEDA, KSERVE, KSERVE_CRD
 from components.vllm_deployment import deployment_manifest, scaled_object_manifest, service_manifest
 
@@ -138,18 +139,15 @@ class Endpoints(pulumi.ComponentResource):
         for endpoint in args.endpoints:
             spec = endpoint.spec
             deps = list(args.depends_on)
-            if endpoint.hf_token is not None:
+            if endpoint.hf_token is not None and spec.secret_name:
                 deps.append(
-                    k8s.core.v1.Secret(
+                    workload_secret(
                         f"{name}-{spec.name}-secret",
-                        metadata={
-                            "name": spec.secret_name,
-                            "namespace": spec.namespace,
-                            "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY},
-                        },
-                        type="Opaque",
-                        string_data=pulumi.Output.secret({"HF_TOKEN": endpoint.hf_token}),
-                        opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+                        spec.secret_name,
+                        spec.namespace,
+                        {"HF_TOKEN": endpoint.hf_token},
+                        self,
+                        args.depends_on,
                     )
                 )
             if endpoint.token_service_account and spec.service_account and spec.secret_name:

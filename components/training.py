@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components import helm
 from components import labels as L
+from components.secrets import workload_secret
 from components.train_job import TrainJobSpec, train_job_manifest
 from components.training_runtimes import runtime_manifest
 from components.versions import KUBEFLOW_TRAINER
@@ -108,18 +109,15 @@ class TrainingJobs(pulumi.ComponentResource):
         for job in args.jobs:
             spec = job.spec
             deps: list[pulumi.Resource] = list(args.depends_on)
-            if job.secrets:
+            if job.secrets and spec.secret_name:
                 deps.append(
-                    k8s.core.v1.Secret(
+                    workload_secret(
                         f"{name}-{spec.name}-secret",
-                        metadata={
-                            "name": spec.secret_name,
-                            "namespace": spec.namespace,
-                            "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY},
-                        },
-                        type="Opaque",
-                        string_data=pulumi.Output.secret(dict(sorted(job.secrets.items()))),
-                        opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+                        spec.secret_name,
+                        spec.namespace,
+                        job.secrets,
+                        self,
+                        args.depends_on,
                     )
                 )
             if job.own_runtime is not None:

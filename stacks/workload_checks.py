@@ -56,6 +56,31 @@ def job_pool(job: Placed, team: TeamContract | None, contract: PlatformContract)
     return [p for p in contract.pools if p.gpu == job.gpu and p.name in usable]
 
 
+def placed_pool(
+    workload: Placed,
+    here: str,
+    team: TeamContract,
+    contract: PlatformContract,
+    config_pools: frozenset[str] = frozenset(),
+) -> tuple[PoolContract | None, list[Issue]]:
+    """The one pool a workload runs on, or the problems that leave it without one (a pool the config names
+    that did not resolve is reported by its own rule, not again here)."""
+    pools = job_pool(workload, team, contract)
+    if workload.pool is not None and not pools:
+        if workload.pool in config_pools:
+            return None, []
+        allowed = ", ".join(p.name for p in contract.pools) or "(no pools defined)"
+        return None, [(key(f"{here}.pool"), f"no node pool named {workload.pool!r}; allowed: {allowed}")]
+    if workload.gpu is not None and len(pools) != 1:
+        why = (
+            f"several pools have it ({', '.join(p.name for p in pools)}); name one with pool"
+            if pools
+            else f"no pool has it that team {team.name} has quota on or may borrow"
+        )
+        return None, [(key(f"{here}.gpu"), f"{workload.gpu}: {why}")]
+    return pools[0], []
+
+
 def _resource(pool: PoolContract) -> str | None:
     """The one GPU resource a pool's nodes advertise (None for mixed MIG, which advertises several)."""
     return next(iter(pool.node_resources)) if len(pool.node_resources) == 1 else None
@@ -111,22 +136,10 @@ def job_issues(
             )
         if job.checkpoint and not contract.storage:
             yield key(f"{here}.checkpoint"), "the platform has no storage (gpu-platform:storage.enabled: true)"
-        pools = job_pool(job, team, contract)
-        if job.pool is not None and not pools:
-            if job.pool not in config_pools:
-                allowed = ", ".join(p.name for p in contract.pools) or "(no pools defined)"
-                yield key(f"{here}.pool"), f"no node pool named {job.pool!r}; allowed: {allowed}"
-            continue
-        if job.gpu is not None and len(pools) != 1:
-            named = ", ".join(p.name for p in pools)
-            why = (
-                f"several pools have it ({named}); name one with pool"
-                if pools
-                else f"no pool has it that team {job.team} has quota on or may borrow"
-            )
-            yield key(f"{here}.gpu"), f"{job.gpu}: {why}"
-            continue
-        yield from _fits(job, here, team, pools[0], contract)
+        pool, problems = placed_pool(job, here, team, contract, config_pools)
+        yield from problems
+        if pool is not None:
+            yield from _fits(job, here, team, pool, contract)
 
 
 @dataclass(frozen=True)
@@ -340,21 +353,10 @@ def endpoint_issues(
                     f"({contract.storage or 'none configured'}); put the model there, or use hf://"
                 ),
             )
-        pools = job_pool(endpoint, team, contract)
-        if endpoint.pool is not None and not pools:
-            allowed = ", ".join(p.name for p in contract.pools) or "(no pools defined)"
-            yield key(f"{here}.pool"), f"no node pool named {endpoint.pool!r}; allowed: {allowed}"
+        pool, problems = placed_pool(endpoint, here, team, contract)
+        yield from problems
+        if pool is None:
             continue
-        if endpoint.gpu is not None and len(pools) != 1:
-            named = ", ".join(p.name for p in pools)
-            why = (
-                f"several pools have it ({named}); name one with pool"
-                if pools
-                else f"no pool has it that team {endpoint.team} has quota on or may borrow"
-            )
-            yield key(f"{here}.gpu"), f"{endpoint.gpu}: {why}"
-            continue
-        pool = pools[0]
         if pool.sharing_replicas > 1 and endpoint.gpu_memory_utilization > 1 / pool.sharing_replicas:
             most = int(100 / pool.sharing_replicas) / 100
             yield (
