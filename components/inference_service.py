@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components import labels as L
+from components.schedule import Window
 from components.versions import VLLM_IMAGE
 
 API_VERSION = "serving.kserve.io/v1beta1"
@@ -100,6 +101,8 @@ class EndpointSpec:
     scaling: tuple[str, float] | None = None
     """(config metric name, target per replica)."""
     prometheus: str = ""
+    schedule: tuple[Window, ...] = ()
+    """Plain mode: at least ``count`` replicas during each weekly window (KEDA cron triggers)."""
 
 
 def _vllm_args(e: EndpointSpec) -> list[str]:

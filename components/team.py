@@ -24,7 +24,8 @@ DEPLOYER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
         "resources": ["pods", "pods/log", "events", "services", "persistentvolumeclaims"],
         "verbs": _READ,
     },
-    {"api_groups": [""], "resources": ["serviceaccounts"], "verbs": _READ},
+    # Endpoints of gated models get a service account listing their token Secret (KServe's storage initializer).
+    {"api_groups": [""], "resources": ["serviceaccounts"], "verbs": _ALL},
     {"api_groups": ["jobset.x-k8s.io"], "resources": ["jobsets"], "verbs": _READ},
     {"api_groups": ["batch"], "resources": ["jobs"], "verbs": _READ},
     {"api_groups": ["kueue.x-k8s.io"], "resources": ["workloads", "localqueues"], "verbs": _READ},

@@ -18,6 +18,7 @@ from components.inference_service import (
     EndpointSpec,
     runtime_manifest,
 )
+from components.schedule import cron_trigger
 
 MODELS_MOUNT = "/mnt/models"
 
@@ -98,11 +99,21 @@ def service_manifest(e: EndpointSpec) -> dict[str, Any]:
 
 
 def scaled_object_manifest(e: EndpointSpec) -> dict[str, Any] | None:
-    """KEDA scaling on vLLM's load (the same query and per-replica threshold KServe's KEDA class uses)."""
-    if e.scaling is None or e.min_replicas == e.max_replicas:
+    """KEDA scaling on vLLM's load (the same query and per-replica threshold KServe's KEDA class uses) and on
+    the endpoint's schedule (cron triggers); KEDA runs the largest count any trigger asks for."""
+    triggers: list[dict[str, Any]] = [cron_trigger(w) for w in e.schedule]
+    if e.scaling is not None and e.max_replicas > e.min_replicas:
+        metric, target = e.scaling
+        query = f'sum({SCALING_QUERIES[metric]}{{namespace="{e.namespace}",model_name="{e.name}"}})'
+        triggers.insert(
+            0,
+            {
+                "type": "prometheus",
+                "metadata": {"serverAddress": e.prometheus, "query": query, "threshold": f"{target:g}"},
+            },
+        )
+    if not triggers:
         return None
-    metric, target = e.scaling
-    query = f'sum({SCALING_QUERIES[metric]}{{namespace="{e.namespace}",model_name="{e.name}"}})'
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",
@@ -111,11 +122,6 @@ def scaled_object_manifest(e: EndpointSpec) -> dict[str, Any] | None:
             "scaleTargetRef": {"name": e.name},
             "minReplicaCount": e.min_replicas,
             "maxReplicaCount": e.max_replicas,
-            "triggers": [
-                {
-                    "type": "prometheus",
-                    "metadata": {"serverAddress": e.prometheus, "query": query, "threshold": f"{target:g}"},
-                }
-            ],
+            "triggers": triggers,
         },
     }

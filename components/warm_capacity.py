@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components import labels as L
 from components.pool_spec import PoolSpec
+from components.schedule import Window, cron_trigger
 from components.versions import PAUSE_IMAGE
 
 EXPENDABLE_PODS_PRIORITY_CUTOFF = -10
@@ -27,22 +28,8 @@ PRIORITY_CLASS = "gpu-platform-warm-capacity"
 PRIORITY = -5
 """Below every real workload (0 by default), above the autoscaler's expendable cutoff (-10)."""
 assert PRIORITY >= EXPENDABLE_PODS_PRIORITY_CUTOFF, "placeholders below the cutoff would never add a node"
-DAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 0}
-
-
-@dataclass(frozen=True)
-class WarmWindow:
-    nodes: int
-    days: tuple[str, ...]
-    start: str
-    """``HH:MM``."""
-    end: str
-    timezone: str
-
-
-def cron(time: str, days: Sequence[str]) -> str:
-    hour, minute = (int(part) for part in time.split(":"))
-    return f"{minute} {hour} * * {','.join(str(DAYS[d]) for d in days)}"
+WarmWindow = Window
+"""Nodes kept up (``count``) during a weekly window."""
 
 
 def placeholder_deployment(pool: PoolSpec, namespace: str) -> dict[str, Any]:
@@ -96,20 +83,9 @@ def scaled_object(pool: PoolSpec, namespace: str, windows: Sequence[WarmWindow])
         "spec": {
             "scaleTargetRef": {"name": f"warm-{pool.name}"},
             "minReplicaCount": 0,
-            "maxReplicaCount": max(w.nodes for w in windows),
+            "maxReplicaCount": max(w.count for w in windows),
             "cooldownPeriod": 300,
-            "triggers": [
-                {
-                    "type": "cron",
-                    "metadata": {
-                        "timezone": w.timezone,
-                        "start": cron(w.start, w.days),
-                        "end": cron(w.end, w.days),
-                        "desiredReplicas": str(w.nodes),
-                    },
-                }
-                for w in windows
-            ],
+            "triggers": [cron_trigger(w) for w in windows],
         },
     }
 

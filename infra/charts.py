@@ -14,7 +14,7 @@ def apiserver_charts(config: PlatformConfig) -> list[ChartPin]:
     if config.training.enabled:
         charts.append(KUBEFLOW_TRAINER)
     kserve = config.serving.enabled and config.serving.mode.value == "kserve"
-    scaling = config.serving.enabled and any(e.scaling for e in config.serving.endpoints)
+    scaling = config.serving.enabled and any(e.scaling or e.schedule for e in config.serving.endpoints)
     if kserve:
         charts += [CERT_MANAGER, KSERVE]
     if kserve or scaling or any(p.warm for p in config.node_pools):

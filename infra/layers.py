@@ -145,7 +145,7 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         if config.pool(spec.name).warm
     }
     kserve = config.serving.enabled and config.serving.mode is ServingMode.KSERVE
-    scaling = config.serving.enabled and any(e.scaling for e in config.serving.endpoints)
+    scaling = config.serving.enabled and any(e.scaling or e.schedule for e in config.serving.endpoints)
     keda = Keda("keda", after_queues, k8s_opts) if kserve or scaling or warm else None
     if warm and keda is not None:
         WarmCapacity("warm-capacity", WarmCapacityArgs(gpu.namespace, warm, keda.release), k8s_opts)

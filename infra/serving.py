@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pulumi
 
 from components.inference_service import EndpointSpec
+from components.schedule import Window
 from components.serving import Endpoint, Endpoints, EndpointsArgs
 from stacks.contract import PlatformContract, PoolContract
 from stacks.model import ServingEndpoint
@@ -60,6 +61,9 @@ def endpoint(config: ServingEndpoint, contract: PlatformContract) -> Endpoint:
         secret_name=f"{config.name}-hf-token" if config.hf_token is not None else None,
         scaling=(config.scaling.metric.value, config.scaling.target) if config.scaling is not None else None,
         prometheus=contract.prometheus,
+        schedule=tuple(
+            Window(w.min_replicas, tuple(d.value for d in w.days), w.start, w.end, w.timezone) for w in config.schedule
+        ),
     )
     return Endpoint(spec, config.hf_token, token_service_account=token_account)
 

@@ -256,11 +256,9 @@ class Weekday(StrEnum):
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
-class WarmWindow(Model):
-    """Nodes kept up (empty, ready for work) during a weekly window."""
+class WeeklyWindow(Model):
+    """A weekly window: days, a start and an end on the same day, a time zone."""
 
-    nodes: Annotated[int, Field(ge=1, le=1000)]
-    """Nodes to keep up in the window (at most the pool's maxNodes)."""
     days: list[Weekday] = Field(
         default_factory=lambda: [Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI]
     )
@@ -273,12 +271,26 @@ class WarmWindow(Model):
     """IANA time zone of start and end (``Europe/Berlin``). Default UTC."""
 
     @model_validator(mode="after")
-    def _window(self) -> WarmWindow:
+    def _window(self) -> WeeklyWindow:
         if self.end <= self.start:
             raise ValueError(f"end {self.end} is not after start {self.start}; a window closes the day it opens")
         if len(set(self.days)) != len(self.days):
             raise ValueError("days lists a day more than once")
         return self
+
+
+class WarmWindow(WeeklyWindow):
+    """Nodes kept up (empty, ready for work) during a weekly window."""
+
+    nodes: Annotated[int, Field(ge=1, le=1000)]
+    """Nodes to keep up in the window (at most the pool's maxNodes)."""
+
+
+class ReplicaWindow(WeeklyWindow):
+    """Replicas an endpoint keeps at least during a weekly window."""
+
+    min_replicas: Annotated[int, Field(ge=1, le=1000)]
+    """Fewest replicas in the window (at most maxReplicas)."""
 
 
 class NodePool(Model):
@@ -710,6 +722,9 @@ class ServingEndpoint(Model):
     scaling: EndpointScaling | None = None
     """Scale between minReplicas and maxReplicas on vLLM's load (needs serving.prometheus). Default: fixed at
     minReplicas."""
+    schedule: list[ReplicaWindow] = Field(default_factory=list)
+    """``serving.mode: plain`` only: at least this many replicas during weekly windows (KEDA cron triggers,
+    next to the load trigger: the larger count wins)."""
 
     @field_validator("hf_token", mode="after")
     @classmethod

@@ -367,19 +367,35 @@ def endpoint_issues(
                     f"leaving the others none; allowed: at most {most:g}, or a pool without sharing"
                 ),
             )
-        if endpoint.max_replicas > endpoint.min_replicas and endpoint.scaling is None:
+        for j, window in enumerate(endpoint.schedule):
+            if contract.serving_mode != "plain":
+                yield (
+                    key(f"{here}.schedule"),
+                    (
+                        "KServe's autoscaling has no schedule (and a second scaler would fight its own); allowed with "
+                        "serving.mode: plain, or keep nodes warm with nodePools[].warm"
+                    ),
+                )
+                break
+            if window.min_replicas > endpoint.max_replicas:
+                yield (
+                    key(f"{here}.schedule[{j}].minReplicas"),
+                    (f"{window.min_replicas} is more than maxReplicas ({endpoint.max_replicas})"),
+                )
+        dynamic = endpoint.scaling is not None or bool(endpoint.schedule)
+        if endpoint.max_replicas > endpoint.min_replicas and not dynamic:
             yield (
                 key(f"{here}.maxReplicas"),
                 (
-                    f"{endpoint.max_replicas} above minReplicas ({endpoint.min_replicas}) without scaling: nothing would "
+                    f"{endpoint.max_replicas} above minReplicas ({endpoint.min_replicas}) without scaling or a schedule: nothing would "
                     "ever add a replica; set scaling, or maxReplicas equal to minReplicas"
                 ),
             )
-        if endpoint.min_replicas == 0 and endpoint.scaling is None:
+        if endpoint.min_replicas == 0 and not dynamic:
             yield (
                 key(f"{here}.minReplicas"),
                 (
-                    "0 without scaling would never start a replica; allowed: 1 or more, or set scaling (KEDA scales "
+                    "0 without scaling or a schedule would never start a replica; allowed: 1 or more, or set scaling (KEDA scales "
                     "from zero on vLLM's load)"
                 ),
             )

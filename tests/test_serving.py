@@ -303,3 +303,34 @@ def test_plain_mode_refuses_bucket_models() -> None:
     config = raw("aws-dev")
     config["serving"] = {"enabled": True, "mode": "plain", "endpoints": [_endpoint(model="s3://models-bucket/m")]}
     assert any("model: without KServe's storage initializer" in e for e in errors_of(config))
+
+
+def test_plain_mode_endpoint_schedule(plan: Callable[..., Any]) -> None:
+    config = raw("aws-dev")
+    window = {"minReplicas": 2, "days": ["mon", "fri"], "start": "09:30", "end": "17:00", "timezone": "Europe/Berlin"}
+    config["serving"] = {"enabled": True, "mode": "plain", "endpoints": [_endpoint(maxReplicas=2, schedule=[window])]}
+    capture = plan(config)
+    (scaled,) = [r for r in by_type(capture, "kubernetes:keda.sh/v1alpha1:ScaledObject") if r.name.endswith("-scaling")]
+    spec = scaled.inputs()["spec"]
+    assert (spec["minReplicaCount"], spec["maxReplicaCount"]) == (1, 2)
+    assert spec["triggers"] == [
+        {
+            "type": "cron",
+            "metadata": {
+                "timezone": "Europe/Berlin",
+                "start": "30 9 * * 1,5",
+                "end": "0 17 * * 1,5",
+                "desiredReplicas": "2",
+            },
+        }
+    ]
+
+
+def test_endpoint_schedule_rules() -> None:
+    config = raw("aws-dev")
+    window = {"minReplicas": 3, "start": "09:00", "end": "17:00"}
+    config["serving"]["endpoints"][0].update(maxReplicas=2, schedule=[window])
+    errors = errors_of(config)
+    assert any("schedule: KServe's autoscaling has no schedule" in e for e in errors), errors
+    config["serving"]["mode"] = "plain"
+    assert any("schedule[0].minReplicas: 3 is more than maxReplicas (2)" in e for e in errors_of(config))
