@@ -16,14 +16,15 @@ DEPLOYER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
     # What a team stack creates, and what its engineers follow a job through (kubectl get trainjobs, logs).
     {"api_groups": ["trainer.kubeflow.org"], "resources": ["trainjobs", "trainingruntimes"], "verbs": _ALL},
     {"api_groups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": _ALL},
+    # Plain-mode endpoints (serving.mode: plain): a vLLM Deployment, its Service and its KEDA ScaledObject.
+    {"api_groups": ["apps"], "resources": ["deployments"], "verbs": _ALL},
+    {"api_groups": ["apps"], "resources": ["replicasets"], "verbs": _READ},
+    {"api_groups": ["keda.sh"], "resources": ["scaledobjects"], "verbs": _ALL},
     # Calling an in-cluster endpoint from a laptop: kubectl port-forward.
     {"api_groups": [""], "resources": ["pods/portforward"], "verbs": ["create"]},
     {"api_groups": [""], "resources": ["secrets", "configmaps"], "verbs": _ALL},
-    {
-        "api_groups": [""],
-        "resources": ["pods", "pods/log", "events", "services", "persistentvolumeclaims"],
-        "verbs": _READ,
-    },
+    {"api_groups": [""], "resources": ["services"], "verbs": _ALL},
+    {"api_groups": [""], "resources": ["pods", "pods/log", "events", "persistentvolumeclaims"], "verbs": _READ},
     # Endpoints of gated models get a service account listing their token Secret (KServe's storage initializer).
     {"api_groups": [""], "resources": ["serviceaccounts"], "verbs": _ALL},
     {"api_groups": ["jobset.x-k8s.io"], "resources": ["jobsets"], "verbs": _READ},

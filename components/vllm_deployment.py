@@ -21,6 +21,10 @@ from components.inference_service import (
 from components.schedule import cron_trigger
 
 MODELS_MOUNT = "/mnt/models"
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+"""A GPU node from zero, the image and the weights take longer than Pulumi's 10-minute wait for a Deployment
+to be available (and its Service to have endpoints): ``pulumi up`` returns once the objects are accepted, as for
+an InferenceService; ``kubectl rollout status`` follows the rest."""
 
 
 def _model_source(e: EndpointSpec) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]]:
@@ -68,9 +72,16 @@ def deployment_manifest(e: EndpointSpec) -> dict[str, Any]:
     if e.service_account is not None:
         pod["serviceAccountName"] = e.service_account
     return {
-        "metadata": {"name": e.name, "namespace": e.namespace, "labels": {**labels, L.MANAGED_BY_LABEL: L.MANAGED_BY}},
+        "metadata": {
+            "name": e.name,
+            "namespace": e.namespace,
+            "labels": {**labels, L.MANAGED_BY_LABEL: L.MANAGED_BY},
+            "annotations": SKIP_AWAIT,
+        },
         "spec": {
             "replicas": e.min_replicas,
+            # A new replica needs GPUs of its own: replace one at a time rather than surge past the quota.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}},
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {
@@ -90,7 +101,12 @@ def deployment_manifest(e: EndpointSpec) -> dict[str, Any]:
 def service_manifest(e: EndpointSpec) -> dict[str, Any]:
     """The endpoint's in-cluster address: ``<name>.<namespace>.svc`` on port 80."""
     return {
-        "metadata": {"name": e.name, "namespace": e.namespace, "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY}},
+        "metadata": {
+            "name": e.name,
+            "namespace": e.namespace,
+            "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY},
+            "annotations": SKIP_AWAIT,
+        },
         "spec": {
             "selector": {TEAM_LABEL: e.team, ENDPOINT_LABEL: e.name},
             "ports": [{"name": "http", "port": 80, "targetPort": PORT, "protocol": "TCP"}],

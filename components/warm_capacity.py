@@ -33,14 +33,18 @@ WarmWindow = Window
 
 
 def placeholder_deployment(pool: PoolSpec, namespace: str) -> dict[str, Any]:
-    """One pause pod per node, asking for all of a node's GPU units so it holds the node alone."""
+    """One pause pod per node (anti-affinity on the hostname), asking for one GPU unit: enough that only a node
+    of the pool takes it, and what any autoscaler's view of the node offers (Karpenter counts physical GPUs, not
+    time-sliced units). Work scheduled there uses the node's other GPUs, or pre-empts the placeholder."""
     labels = {L.POOL_LABEL: pool.name, "app.kubernetes.io/name": "warm-capacity"}
-    resources = {name: str(amount) for name, amount in sorted(pool.node_resources().items())}
+    resources = {min(pool.node_resources()): "1"}
     return {
         "metadata": {
             "name": f"warm-{pool.name}",
             "namespace": namespace,
             "labels": {**labels, L.MANAGED_BY_LABEL: L.MANAGED_BY},
+            # Its pods wait for nodes by design (and cannot schedule while the pool is full of work).
+            "annotations": {"pulumi.com/skipAwait": "true"},
         },
         "spec": {
             "replicas": 0,
@@ -48,6 +52,13 @@ def placeholder_deployment(pool: PoolSpec, namespace: str) -> dict[str, Any]:
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
+                    "affinity": {
+                        "podAntiAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": [
+                                {"labelSelector": {"matchLabels": labels}, "topologyKey": "kubernetes.io/hostname"}
+                            ]
+                        }
+                    },
                     "priorityClassName": PRIORITY_CLASS,
                     "terminationGracePeriodSeconds": 0,
                     "nodeSelector": {L.POOL_LABEL: pool.name},

@@ -702,7 +702,8 @@ class ServingEndpoint(Model):
     gpu: Literal[GPU_NAMES] | None = None  # type: ignore[valid-type]
     """Portable GPU name: the one pool with this GPU the team has quota on (or may borrow on)."""
     min_replicas: Annotated[int, Field(ge=0, le=1000)] = 1
-    """Fewest replicas (0 scales to zero when idle, with a cold start of minutes). Default 1."""
+    """Fewest replicas. 0 only with a schedule (plain mode) that starts replicas: the load metric comes from running
+    replicas, so nothing would start the first. Default 1."""
     max_replicas: Annotated[int, Field(ge=1, le=1000)] = 1
     """Most replicas. Default 1."""
     tensor_parallel_size: Annotated[int, Field(ge=1, le=64)] | None = None

@@ -391,12 +391,13 @@ def endpoint_issues(
                     "ever add a replica; set scaling, or maxReplicas equal to minReplicas"
                 ),
             )
-        if endpoint.min_replicas == 0 and not dynamic:
+        if endpoint.min_replicas == 0 and not endpoint.schedule:
+            # vLLM's metrics come from its own pods: with none running, KEDA reads 0 and never starts one.
             yield (
                 key(f"{here}.minReplicas"),
                 (
-                    "0 without scaling or a schedule would never start a replica; allowed: 1 or more, or set scaling (KEDA scales "
-                    "from zero on vLLM's load)"
+                    "0 would never start a replica (the load metric comes from running replicas, and requests to none "
+                    "are refused, not queued); allowed: 1 or more, or a schedule (plain mode) that starts replicas"
                 ),
             )
         demand = Demand(

@@ -267,3 +267,16 @@ def test_the_summary_says_what_was_validated() -> None:
     validation = json.loads(result.stdout)["validation"]
     assert validation["objects"] == validation["validated"] + validation["notValidated"] > 0
     assert validation["invalid"] == 0 and validation["schemaDir"] is None
+
+
+def test_stack_with_job_and_endpoint_secrets_plans_and_hides_them(tmp_path: Path) -> None:
+    # Secrets read as a placeholder offline; the Secret objects they fill still render and validate.
+    config = yaml.safe_load((ROOT / "stacks" / "Pulumi.aws-dev.yaml").read_text())
+    config["config"]["gpu-platform:serving"]["endpoints"][0]["hfToken"] = {"secure": "AAABAciphertext"}
+    path = tmp_path / "Pulumi.tok.yaml"
+    path.write_text(yaml.safe_dump(config))
+    out = tmp_path / "out"
+    result = run_plan("--config", str(path), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    (secret,) = out.glob("manifests/*secret_team-inference_qwen-7b-hf-token.yaml")
+    assert yaml.safe_load(secret.read_text())["stringData"] == {"HF_TOKEN": "[secret]"}

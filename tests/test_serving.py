@@ -88,7 +88,7 @@ def test_endpoint_token_is_a_secret(plan: Callable[..., Any]) -> None:
     config["serving"]["endpoints"][0]["hfToken"] = "hf_secret_value"
     capture = plan(config)
     (secret,) = by_type(capture, "kubernetes:core/v1:Secret")
-    assert secret.inputs()["stringData"] == "[secret]"
+    assert secret.inputs()["stringData"] == {"HF_TOKEN": "[secret]"}  # values hidden, shape kept
     found = isvc(capture, "qwen-7b")
     assert "hf_secret_value" not in json.dumps(found)
     # The storage initializer downloads the weights: it reads the token from the secrets its service account lists.
@@ -134,7 +134,14 @@ def _endpoint(**fields: Any) -> dict[str, Any]:
             "tensorParallelSize 3 does not divide gpusPerReplica 4; allowed: 1, 2, 4",
         ),
         (lambda c: c["serving"]["endpoints"][0].update(minReplicas=3, maxReplicas=2), "minReplicas (3) is greater"),
-        (lambda c: c["serving"]["endpoints"][0].update(minReplicas=0), "minReplicas: 0 without scaling"),
+        (lambda c: c["serving"]["endpoints"][0].update(minReplicas=0), "minReplicas: 0 would never start a replica"),
+        (
+            lambda c: (
+                c.update(serving={**c["serving"], "prometheus": "http://p:9090"})
+                or c["serving"]["endpoints"][0].update(minReplicas=0, scaling={"metric": "requests-waiting"})
+            ),
+            "minReplicas: 0 would never start a replica",
+        ),
         (
             lambda c: c["serving"]["endpoints"][0].update(scaling={"metric": "requests-running"}),
             "scaling: scaling on vLLM's load reads its metrics from Prometheus",
@@ -201,7 +208,11 @@ def test_warm_capacity_on_a_schedule(plan: Callable[..., Any]) -> None:
     pod = deployment.inputs()["spec"]["template"]["spec"]
     assert pod["priorityClassName"] == "gpu-platform-warm-capacity"
     assert pod["nodeSelector"] == {"gpu-platform.io/pool": "l4-spot"}
-    assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": "1"}  # a whole node's GPUs
+    # One GPU unit (what every autoscaler's view of the node offers), one placeholder per node.
+    assert pod["containers"][0]["resources"]["limits"] == {"nvidia.com/gpu": "1"}
+    (term,) = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term["topologyKey"] == "kubernetes.io/hostname"
+    assert deployment.inputs()["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
     assert deployment.ignore_changes == ["spec.replicas"]  # KEDA owns the count
     (scaled,) = by_type(capture, "kubernetes:keda.sh/v1alpha1:ScaledObject")
     (trigger,) = scaled.inputs()["spec"]["triggers"]
@@ -274,6 +285,11 @@ def test_plain_mode_renders_vllm_without_kserve(plan: Callable[..., Any]) -> Non
     assert deployment["spec"]["template"]["spec"]["nodeSelector"] == {"gpu-platform.io/pool": "l4-spot"}
     (service,) = [r.inputs() for r in by_type(capture, "kubernetes:core/v1:Service")]
     assert service["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]
+    # Pulumi does not wait out a GPU node, the image and the weights; a rollout never surges past the quota.
+    assert (
+        service["metadata"]["annotations"] == deployment["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+    )
+    assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxSurge": 0, "maxUnavailable": 1}
     assert not by_type(capture, ISVC)
 
 

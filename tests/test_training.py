@@ -180,7 +180,7 @@ def test_secrets_become_a_kubernetes_secret_never_a_value(local_training: dict[s
     job["secretEnv"] = {"WANDB_API_KEY": "wandb-secret"}
     capture = plan(local_training)
     (secret,) = by_type(capture, "kubernetes:core/v1:Secret")
-    assert secret.inputs()["stringData"] == "[secret]"
+    assert secret.inputs()["stringData"] == {"HF_TOKEN": "[secret]", "WANDB_API_KEY": "[secret]"}
     assert secret.inputs_revealed()["stringData"] == {"HF_TOKEN": "hf_supersecret", "WANDB_API_KEY": "wandb-secret"}
     rendered = job_of(capture, "tune")
     assert "hf_supersecret" not in json.dumps(rendered)

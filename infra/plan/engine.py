@@ -61,10 +61,21 @@ class Registration:
         return dict(_plain(rpc.deserialize_properties(self.properties, keep_unknowns=True), reveal=True))
 
 
+def _masked(value: Any) -> Any:
+    """A secret with its values hidden and its shape kept (a Secret's ``stringData`` stays a mapping of names
+    to ``[secret]``), so what is written out and validated never shows a value yet still has its type."""
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return SECRET_TEXT
+
+
 def _plain(value: Any, reveal: bool = False) -> Any:
     if isinstance(value, dict):
         if rpc.is_rpc_secret(value):
-            return _plain(rpc.unwrap_rpc_secret(value), reveal) if reveal else SECRET_TEXT
+            inner = _plain(rpc.unwrap_rpc_secret(value), reveal)
+            return inner if reveal else _masked(inner)
         return {k: _plain(v, reveal) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v, reveal) for v in value]
