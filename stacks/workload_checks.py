@@ -91,12 +91,10 @@ def job_issues(
     contract: PlatformContract,
     at: str = "training.jobs",
     only_team: str | None = None,
-    config_pools: frozenset[str] = frozenset(),
 ) -> Iterable[Issue]:
     """Every problem of ``jobs`` (at config path ``at``) against ``contract``.
 
-    ``only_team``: a team stack's own team (its jobs may name no other). ``config_pools``: pools the
-    config names that did not resolve (already reported; not reported again as unknown).
+    ``only_team``: a team stack's own team (its jobs may name no other).
     """
     seen: set[tuple[str, str]] = set()
     for i, job in enumerate(jobs):
@@ -136,7 +134,7 @@ def job_issues(
             )
         if job.checkpoint and not contract.storage:
             yield key(f"{here}.checkpoint"), "the platform has no storage (gpu-platform:storage.enabled: true)"
-        pool, problems = placed_pool(job, here, team, contract, config_pools)
+        pool, problems = placed_pool(job, here, team, contract)
         yield from problems
         if pool is not None:
             yield from _fits(job, here, team, pool, contract)
