@@ -1,6 +1,6 @@
 """Warm GPU capacity ahead of demand: nodes kept up on a schedule by placeholder pods real work pre-empts.
 
-Per pool with ``warm`` windows: a Deployment of pause pods, each asking for a whole node's GPUs, at a
+Per pool with ``warm`` windows: a Deployment of pause pods, one per node, each asking for one GPU unit, at a
 negative priority (a PriorityClass that never pre-empts anything), scaled by a KEDA ScaledObject
 with one cron trigger per window (KEDA takes the largest). The autoscaler (Cluster Autoscaler or
 Karpenter) adds nodes for them because their priority is above its expendable-pods cutoff; any

@@ -51,8 +51,9 @@ def warm_window(w: WarmWindowConfig) -> WarmWindow:
     return WarmWindow(w.nodes, tuple(d.value for d in w.days), w.start, w.end, w.timezone)
 
 
-RBAC_KINDS = {"user": "User", "serviceAccount": "User", "group": "Group"}
-"""IAM member prefix -> the RBAC subject kind GKE authenticates it as (Google Groups need Google Groups for RBAC)."""
+RBAC_KINDS = {"user": "User", "serviceAccount": "User"}
+"""IAM member prefix -> the RBAC subject kind GKE authenticates it as (``group:`` members are refused: GKE maps
+them only with Google Groups for RBAC, which the platform does not set up)."""
 
 
 def deployer_subjects(members: list[str]) -> list[dict[str, str]]:

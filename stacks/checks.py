@@ -390,7 +390,11 @@ def _storage(c: PlatformConfig) -> Iterable[Issue]:
 # What a team deployer is, per cloud: the identity the cloud's cluster access understands.
 DEPLOYER_FORMS: dict[str, tuple[str | tuple[str, ...], str]] = {
     "aws": ("arn:aws", "an IAM role or user ARN"),
-    "gcp": (("user:", "group:", "serviceAccount:"), "user:, group: or serviceAccount: and an email"),
+    "gcp": (
+        ("user:", "serviceAccount:"),
+        "user: or serviceAccount: and an email (group: needs Google Groups for RBAC, which this platform's GKE "
+        "clusters do not set up)",
+    ),
 }
 
 

@@ -21,7 +21,8 @@ from stacks.model import PlatformConfig
 from stacks.resolve import pool_specs, resolve_pools
 
 CONTRACT_VERSION = 1
-"""Bumped when a field changes meaning: a team stack refuses a contract of another version."""
+"""Bumped when a field changes meaning; part of the exported contract, so a team stack deployed against a
+platform of another version reports the difference (``infra/team_stack.py``)."""
 
 TRAINING_SERVICE_ACCOUNT = L.TRAINING_SERVICE_ACCOUNT
 SERVING_SERVICE_ACCOUNT = L.SERVING_SERVICE_ACCOUNT
@@ -48,8 +49,6 @@ class PoolContract:
     """The GPUDirect networking GKE machines of this family need for multi-node training ("" if none)."""
     topology_levels: list[str] = field(default_factory=list)
     """Node labels of the pool's network topology, outermost first (empty: no Kueue Topology)."""
-    shared: bool = False
-    """GPUs are time-sliced or MPS-shared: a pod's units are not whole GPUs."""
     sharing_replicas: int = 1
     """Pods one GPU (or MIG slice) is shared by (time-slicing, MPS); 1 when not shared."""
     max_units_per_pod: int = 0
@@ -136,7 +135,6 @@ def _pool(spec: PoolSpec, machine_type: str, efa_devices: int, cloud: str) -> Po
         efa_devices=efa_devices,
         gpudirect=gpudirect_stack(cloud, machine_type),
         topology_levels=list(spec.topology_levels),
-        shared=spec.sharing.replicas > 1,
         sharing_replicas=spec.sharing.replicas,
         max_units_per_pod=1 if one_unit_per_pod(spec) else max(spec.node_resources().values(), default=0),
     )

@@ -303,20 +303,27 @@ def load_stack_file(path: Path) -> StackFile:
 
 
 def _plaintext_job_secrets(raw: Mapping[str, Any], where: str) -> list[ConfigIssue]:
-    """Job credentials (``hfToken``, ``secretEnv``) written in plain text: refused, never echoed."""
-    training = raw.get("training")
-    jobs = training.get("jobs") if isinstance(training, dict) else None
+    """Job and endpoint credentials (``hfToken``, ``secretEnv``) written in plain text: refused, never echoed."""
     issues = []
-    for i, job in enumerate(jobs if isinstance(jobs, list) else []):
-        if not isinstance(job, dict):
+    for section, items in (("training", "jobs"), ("serving", "endpoints")):
+        issues += _plaintext_secrets_in(raw, section, items, where)
+    return issues
+
+
+def _plaintext_secrets_in(raw: Mapping[str, Any], section: str, items: str, where: str) -> list[ConfigIssue]:
+    block = raw.get(section)
+    workloads = block.get(items) if isinstance(block, dict) else None
+    issues = []
+    for i, workload in enumerate(workloads if isinstance(workloads, list) else []):
+        if not isinstance(workload, dict):
             continue
-        values = {"hfToken": job.get("hfToken")}
-        secret_env = job.get("secretEnv")
+        values = {"hfToken": workload.get("hfToken")}
+        secret_env = workload.get("secretEnv")
         if isinstance(secret_env, dict):
             values |= {f"secretEnv.{k}": v for k, v in secret_env.items()}
         for name, value in values.items():
             if isinstance(value, str) and value != SECRET_PLACEHOLDER:
-                path = f"{NAMESPACE}:training.jobs[{i}].{name}"
+                path = f"{NAMESPACE}:{section}.{items}[{i}].{name}"
                 issues.append(
                     ConfigIssue(
                         path,
@@ -371,8 +378,9 @@ def read_pulumi_config() -> dict[str, Any]:
                 f"pulumi config set --secret --path '{NAMESPACE}:cluster.kubeconfig' < kubeconfig.yaml",
             )
         )
-    if not is_config_secret(f"{NAMESPACE}:training"):
-        issues += _plaintext_job_secrets(raw, "stack config")
+    for section, items in (("training", "jobs"), ("serving", "endpoints")):
+        if not is_config_secret(f"{NAMESPACE}:{section}"):
+            issues += _plaintext_secrets_in(raw, section, items, "stack config")
     if issues:
         raise ConfigError(issues, "pulumi config")
     return raw

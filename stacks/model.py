@@ -454,8 +454,8 @@ class Team(Model):
     deployers: list[Annotated[str, Field(pattern=DEPLOYER)]] = Field(default_factory=list)
     """aws/gcp: who deploys the team's stack (its CI role, its engineers) with rights in the team's namespace only
     (a Role for jobs, secrets and what they run; nothing cluster-wide). aws: IAM role/user ARNs (EKS access
-    entries); gcp: ``user:``, ``group:`` or ``serviceAccount:`` members (RBAC, plus permission to fetch the
-    cluster's credentials). Everyone in the Kubernetes group ``gpu-platform:team:<name>`` gets the same rights."""
+    entries); gcp: ``user:`` or ``serviceAccount:`` members (RBAC, plus permission to fetch the cluster's
+    credentials; ``group:`` would need Google Groups for RBAC, not set up). Everyone in the Kubernetes group ``gpu-platform:team:<name>`` gets the same rights."""
 
     @property
     def namespace_name(self) -> str:

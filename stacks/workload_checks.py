@@ -247,8 +247,9 @@ def _cpu_memory_quota(
 ) -> Iterable[Issue]:
     """The team's queue also rations cpu and memory on the pool: a node's worth per node's worth of GPU units
     (components/gpu_queues.py), so a workload asking more per GPU than a node has per GPU is never admitted."""
-    cpu_quota = int(quota * pool.cpus_per_node / per_node)
-    memory_quota = int(quota * pool.memory_gib_per_node / per_node)
+    # The same arithmetic as the ClusterQueue's (components/gpu_queues.py: per unit, then times the units).
+    cpu_quota = int(quota * (pool.cpus_per_node / per_node))
+    memory_quota = int(quota * (pool.memory_gib_per_node / per_node))
     if d.cpu is not None and d.pods * quantity(d.cpu) > cpu_quota:
         yield (
             key(f"{here}.cpu"),
@@ -343,12 +344,15 @@ def endpoint_issues(
                     "allowed in serving.mode plain: hf://, pvc:// (or serving.mode: kserve)"
                 ),
             )
-        elif endpoint.model.startswith(("s3://", "gs://")) and not contract.storage.startswith(endpoint.model[:5]):
+        elif endpoint.model.startswith(("s3://", "gs://")) and not (
+            contract.storage and endpoint.model.startswith(f"{contract.storage}/teams/{team.name}/")
+        ):
+            where = f"{contract.storage}/teams/{team.name}/" if contract.storage else "none configured"
             yield (
                 key(f"{here}.model"),
                 (
-                    f"the team's model-reader identity may read only the platform's storage "
-                    f"({contract.storage or 'none configured'}); put the model there, or use hf://"
+                    f"the team's model-reader identity may read only its prefix of the platform's storage ({where}); "
+                    "put the model there, or use hf://"
                 ),
             )
         pool, problems = placed_pool(endpoint, here, team, contract)

@@ -153,7 +153,7 @@ def _endpoint(**fields: Any) -> dict[str, Any]:
         (lambda c: c["serving"]["endpoints"][0].update(model="http://x/y"), 'model: "http://x/y" is not allowed'),
         (
             lambda c: c["serving"]["endpoints"][0].update(model="s3://other-bucket/m"),
-            "model: the team's model-reader identity may read only the platform's storage (none configured)",
+            "model: the team's model-reader identity may read only its prefix of the platform's storage (none configured)",
         ),
         (lambda c: c["serving"]["endpoints"][0].update(team="ops"), "team: no team named 'ops'"),
         (lambda c: c["serving"]["endpoints"][0].update(pool="h100"), "pool: no node pool named 'h100'"),
@@ -350,3 +350,25 @@ def test_endpoint_schedule_rules() -> None:
     assert any("schedule: KServe's autoscaling has no schedule" in e for e in errors), errors
     config["serving"]["mode"] = "plain"
     assert any("schedule[0].minReplicas: 3 is more than maxReplicas (2)" in e for e in errors_of(config))
+
+
+def test_bucket_models_only_under_the_teams_prefix() -> None:
+    config = raw("gcp-dev")
+    config["serving"]["endpoints"][0]["model"] = "gs://someone-elses-bucket/llama"
+    assert any("gs://gpu-dev-models-example/teams/research/" in e for e in errors_of(config))
+    config["serving"]["endpoints"][0]["model"] = "gs://gpu-dev-models-example/teams/inference/llama"
+    assert any("may read only its prefix" in e for e in errors_of(config))
+
+
+def test_plaintext_endpoint_token_in_a_stack_file_is_refused(tmp_path: Any) -> None:
+    import yaml
+
+    from stacks.loader import load_stack_file
+
+    config = raw("aws-dev")
+    config["serving"]["endpoints"][0]["hfToken"] = "hf_plain"
+    path = tmp_path / "Pulumi.x.yaml"
+    path.write_text(yaml.safe_dump({"config": {f"gpu-platform:{k}": v for k, v in config.items()}}))
+    issues = [str(i) for i in load_stack_file(path).issues]
+    assert any(i.startswith("gpu-platform:serving.endpoints[0].hfToken: is plain text") for i in issues)
+    assert not any("hf_plain" in i for i in issues)

@@ -369,7 +369,7 @@ def test_team_deployers_get_their_namespace_only(plan: Callable[..., Any]) -> No
 
 def test_gke_team_deployers_bound_by_identity(plan: Callable[..., Any]) -> None:
     config = raw("gcp-dev")
-    config["teams"][0]["deployers"] = ["group:ml-research@example.com", "serviceAccount:ci@p.iam.gserviceaccount.com"]
+    config["teams"][0]["deployers"] = ["user:ana@example.com", "serviceAccount:ci@p.iam.gserviceaccount.com"]
     capture = plan(config)
     viewers = {
         r.inputs()["member"]
@@ -383,7 +383,11 @@ def test_gke_team_deployers_bound_by_identity(plan: Callable[..., Any]) -> None:
         if r.inputs()["metadata"]["namespace"] == "team-research"
     ]
     kinds = {(s["kind"], s["name"]) for s in binding["subjects"]}
-    assert {("Group", "ml-research@example.com"), ("User", "ci@p.iam.gserviceaccount.com")} <= kinds
+    assert {("User", "ana@example.com"), ("User", "ci@p.iam.gserviceaccount.com")} <= kinds
+    # Google groups map to RBAC only with Google Groups for RBAC, which these clusters do not set up.
+    config["teams"][0]["deployers"] = ["group:ml-research@example.com"]
+    with pytest.raises(ConfigError, match="group: needs Google Groups for RBAC"):
+        parse(config)
 
 
 def test_deployer_forms_per_cloud() -> None:
