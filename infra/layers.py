@@ -17,14 +17,13 @@ from components.pvc_storage import PvcModelStorage, PvcModelStorageArgs
 from components.serving import Keda, ServingStack, ServingStackArgs
 from components.team import TeamSpace, TeamSpaceArgs
 from components.training import TrainingOperator, TrainingOperatorArgs
-from components.warm_capacity import WarmCapacity, WarmCapacityArgs, WarmWindow
+from components.warm_capacity import WarmCapacity, WarmCapacityArgs
 from infra.clouds import build_cluster
-from infra.serving import build_endpoints
+from infra.serving import build_endpoints, window
 from infra.training import build_jobs
 from stacks.clouds import Capability, backend
 from stacks.contract import platform_contract
 from stacks.model import PlatformConfig, ServingMode
-from stacks.model import WarmWindow as WarmWindowConfig
 from stacks.resolve import pool_specs, resolve_pools
 
 
@@ -45,10 +44,6 @@ def gpu_software_args(config: PlatformConfig, specs: list[PoolSpec]) -> GpuSoftw
         mig_reboot=defaults.mig_reboot,
         mofed=defaults.mofed,
     )
-
-
-def warm_window(w: WarmWindowConfig) -> WarmWindow:
-    return WarmWindow(w.nodes, tuple(d.value for d in w.days), w.start, w.end, w.timezone)
 
 
 RBAC_KINDS = {"user": "User", "serviceAccount": "User"}
@@ -141,7 +136,7 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
     # After the queues: Kueue's webhook admits pods of every namespace, these included.
     after_queues: list[pulumi.Resource] = [gpu_queues] if gpu_queues else []
     warm = {
-        spec.name: (spec, [warm_window(w) for w in config.pool(spec.name).warm])
+        spec.name: (spec, [window(w, w.nodes) for w in config.pool(spec.name).warm])
         for spec in specs
         if config.pool(spec.name).warm
     }

@@ -11,7 +11,7 @@ from components.inference_service import EndpointSpec
 from components.schedule import Window
 from components.serving import Endpoint, Endpoints, EndpointsArgs
 from stacks.contract import PlatformContract, PoolContract
-from stacks.model import ServingEndpoint
+from stacks.model import ServingEndpoint, WeeklyWindow
 from stacks.workload_checks import job_pool
 
 NODE_SHARE = 0.8
@@ -23,6 +23,11 @@ def default_size(pool: PoolContract, units: int) -> tuple[str, str]:
     (per_node,) = pool.node_resources.values()
     share = units / per_node * NODE_SHARE
     return str(max(1, int(pool.cpus_per_node * share))), f"{max(1, int(pool.memory_gib_per_node * share))}Gi"
+
+
+def window(w: WeeklyWindow, count: int) -> Window:
+    """A configured weekly window (warm nodes, or an endpoint's minimum replicas) as components take it."""
+    return Window(count, tuple(d.value for d in w.days), w.start, w.end, w.timezone)
 
 
 def endpoint(config: ServingEndpoint, contract: PlatformContract) -> Endpoint:
@@ -61,9 +66,7 @@ def endpoint(config: ServingEndpoint, contract: PlatformContract) -> Endpoint:
         secret_name=f"{config.name}-hf-token" if config.hf_token is not None else None,
         scaling=(config.scaling.metric.value, config.scaling.target) if config.scaling is not None else None,
         prometheus=contract.prometheus,
-        schedule=tuple(
-            Window(w.min_replicas, tuple(d.value for d in w.days), w.start, w.end, w.timezone) for w in config.schedule
-        ),
+        schedule=tuple(window(w, w.min_replicas) for w in config.schedule),
     )
     return Endpoint(spec, config.hf_token, token_service_account=token_account)
 

@@ -15,7 +15,8 @@ import pulumi_kubernetes as k8s
 from infra.serving import build_endpoints
 from infra.training import build_jobs
 from stacks.clouds import Capability, backend
-from stacks.loader import load_file, platform_stack_file, team_contract
+from stacks.contract import platform_contract
+from stacks.loader import load_file, platform_stack_file
 from stacks.model import PlatformConfig
 
 
@@ -37,8 +38,9 @@ def _provider(ref: pulumi.StackReference, platform: PlatformConfig) -> k8s.Provi
 def build_team_stack(config: PlatformConfig) -> dict[str, Any]:
     assert config.platform is not None
     ref_config = config.platform
+    # The loader checked this stack against the platform's file; read it once more here, not twice.
     platform = load_file(platform_stack_file(config))
-    contract = team_contract(config)
+    contract = platform_contract(platform)
     ref = pulumi.StackReference("platform", stack_name=ref_config.stack)
     expected = contract.to_json()
 

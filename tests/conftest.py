@@ -15,7 +15,7 @@ import pytest
 
 from infra.plan.engine import Capture, Registration
 from infra.plan.references import plan_config
-from stacks.loader import parse, read_stack_file
+from stacks.loader import ConfigError, parse, read_stack_file
 from stacks.model import PlatformConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +24,18 @@ STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (R
 
 def stack_raw(stack: str) -> dict[str, Any]:
     return read_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+
+
+def fresh_raw(stack: str) -> dict[str, Any]:
+    """An example stack's raw config, a fresh copy to mutate."""
+    return copy.deepcopy(stack_raw(stack))
+
+
+def config_errors(config: dict[str, Any]) -> list[str]:
+    """Every problem ``parse`` reports for a raw config (which must have some)."""
+    with pytest.raises(ConfigError) as info:
+        parse(config)
+    return [str(i) for i in info.value.issues]
 
 
 @pytest.fixture

@@ -9,21 +9,15 @@ from typing import Any
 
 import pytest
 
-from stacks.loader import ConfigError, parse
-from tests.conftest import by_type, stack_raw
+from stacks.loader import parse
+from tests.conftest import by_type, config_errors, fresh_raw
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 RUNTIME = "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime"
 
 
-def raw(stack: str) -> dict[str, Any]:
-    return copy.deepcopy(stack_raw(stack))
-
-
-def errors_of(config: dict[str, Any]) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        parse(config)
-    return [str(i) for i in info.value.issues]
+raw = fresh_raw
+errors_of = config_errors
 
 
 def isvc(capture: Any, name: str) -> dict[str, Any]:

@@ -16,21 +16,15 @@ from components.train_job import PREFERRED_TOPOLOGY, REQUIRED_TOPOLOGY
 from infra.plan.engine import OFFLINE_STACKS
 from stacks.contract import platform_contract
 from stacks.loader import ConfigError, load_file, load_stack_file, parse
-from tests.conftest import ROOT, by_type, stack_raw
+from tests.conftest import ROOT, by_type, config_errors, fresh_raw
 
 TRAINJOB = "kubernetes:trainer.kubeflow.org/v1alpha1:TrainJob"
 TRAINER_CHART = "oci://ghcr.io/kubeflow/charts/kubeflow-trainer"
 KUEUE_CHART = "oci://registry.k8s.io/kueue/charts/kueue"
 
 
-def raw(stack: str) -> dict[str, Any]:
-    return copy.deepcopy(stack_raw(stack))
-
-
-def errors_of(config: dict[str, Any]) -> list[str]:
-    with pytest.raises(ConfigError) as info:
-        parse(config)
-    return [str(i) for i in info.value.issues]
+raw = fresh_raw
+errors_of = config_errors
 
 
 def job_of(capture: Any, name: str) -> dict[str, Any]:
