@@ -3,17 +3,19 @@
 The launch template requires IMDSv2 with a hop limit of 1, so pods behind the
 CNI cannot reach the instance metadata and the node role's credentials (pods
 get AWS access through IRSA), encrypts the data volume that holds the container
-images, and, for EFA pools, attaches every EFA interface the instance supports
-inside a cluster placement group.
+images, for EFA pools attaches every EFA interface the instance supports
+inside a cluster placement group, and, where the instance type carries NVMe
+instance store, puts the node's ephemeral storage on it (RAID0).
 """
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from components.catalog.aws import aws_has_local_nvme
 from components.pool_spec import PoolSpec, SharingMode
 from components.training_network import EFA_HUGEPAGES, EFA_RESOURCE, HUGEPAGES_RESOURCE
 
@@ -96,25 +98,82 @@ def autoscaler_tags(pool: PoolSpec, efa_devices: int) -> dict[str, str]:
     return {f"{AUTOSCALER_RESOURCE_TAG}{name}": str(amount) for name, amount in sorted(resources.items())}
 
 
-def bottlerocket_settings(pool: PoolSpec) -> str | None:
-    """Bottlerocket user data (TOML) for GPU sharing: its own NVIDIA device plugin reads these settings.
+# AL2023: nodeadm's NodeConfig (awslabs/amazon-eks-ami nodeadm/api/v1alpha1 ``InstanceOptions.LocalStorage``)
+# RAID0s every NVMe instance-store disk, mounts it at /mnt/k8s-disks/0 and puts /var/lib/kubelet,
+# /var/lib/containerd and /var/log/pods on it: emptyDirs (the KServe model cache at /mnt/models, vLLM's HF cache)
+# and image layers land on local NVMe. No cluster details: a managed node group whose launch template names no
+# AMI merges its own NodeConfig into this MIME archive (EKS user guide "Customize managed nodes with launch
+# templates"), and nodeadm merges NodeConfig parts in order. Karpenter writes the same for instanceStorePolicy.
+NODEADM_LOCAL_NVME_RAID0 = """MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="BOUNDARY"
+
+--BOUNDARY
+Content-Type: application/node.eks.aws
+
+---
+apiVersion: node.eks.aws/v1alpha1
+kind: NodeConfig
+spec:
+  instance:
+    localStorage:
+      strategy: RAID0
+
+--BOUNDARY--
+"""
+
+# Bottlerocket: the bootstrap command Karpenter generates for ``instanceStorePolicy: RAID0`` (aws/karpenter-provider-aws
+# pkg/providers/amifamily/bootstrap/bottlerocketsettings.go). ``apiclient ephemeral-storage init`` RAIDs the
+# instance-store disks (one disk: formats it), ``bind`` mounts the kubelet, containerd and pod-log directories there;
+# ``always``: the instance store is blank after every stop and start. The command's name is Karpenter's too.
+BOTTLEROCKET_LOCAL_NVME_RAID0 = """[settings.bootstrap-commands.000-mount-instance-storage]
+commands = [
+  ["apiclient", "ephemeral-storage", "init"],
+  ["apiclient", "ephemeral-storage", "bind", "--dirs", "/var/lib/containerd", "/var/lib/kubelet", "/var/log/pods"],
+]
+essential = true
+mode = "always"
+"""
+
+
+def al2023_user_data(pool: PoolSpec, local_nvme: bool) -> str | None:
+    """AL2023 user data (MIME, nodeadm NodeConfig): RAID0 ephemeral storage on NVMe instance store, else none."""
+    return NODEADM_LOCAL_NVME_RAID0 if local_nvme else None
+
+
+def bottlerocket_settings(pool: PoolSpec, local_nvme: bool) -> str | None:
+    """Bottlerocket user data (TOML): GPU sharing, and ephemeral storage on NVMe instance store.
 
     Bottlerocket NVIDIA nodes run a device plugin of their own, so sharing is a
     node setting there rather than a config of ours (only time-slicing; the
-    config checks refuse MPS and MIG on Bottlerocket).
+    config checks refuse MPS and MIG on Bottlerocket). EKS merges these settings
+    with the ones that join the node to the cluster.
     """
-    if pool.sharing.mode is not SharingMode.TIME_SLICING:
-        return None
-    ts = pool.sharing
-    return (
-        "[settings.kubelet-device-plugins.nvidia]\n"
-        'device-sharing-strategy = "time-slicing"\n'
-        "\n"
-        "[settings.kubelet-device-plugins.nvidia.time-slicing]\n"
-        f"replicas = {ts.replicas}\n"
-        f"rename-by-default = {str(ts.rename_by_default).lower()}\n"
-        f"fail-requests-greater-than-one = {str(ts.fail_requests_greater_than_one).lower()}\n"
-    )
+    sections = [BOTTLEROCKET_LOCAL_NVME_RAID0] if local_nvme else []
+    if pool.sharing.mode is SharingMode.TIME_SLICING:
+        ts = pool.sharing
+        sections.append(
+            "[settings.kubelet-device-plugins.nvidia]\n"
+            'device-sharing-strategy = "time-slicing"\n'
+            "\n"
+            "[settings.kubelet-device-plugins.nvidia.time-slicing]\n"
+            f"replicas = {ts.replicas}\n"
+            f"rename-by-default = {str(ts.rename_by_default).lower()}\n"
+            f"fail-requests-greater-than-one = {str(ts.fail_requests_greater_than_one).lower()}\n"
+        )
+    return "\n".join(sections) or None
+
+
+USER_DATA: dict[str, Callable[[PoolSpec, bool], str | None]] = {
+    "al2023": al2023_user_data,
+    "bottlerocket": bottlerocket_settings,
+}
+"""Node image -> its user data for the pool (and whether the instance type has NVMe instance store). EKS requires
+MIME multi-part user data for Amazon Linux and TOML for Bottlerocket, and merges its own into either."""
+
+
+def user_data(image: str, pool: PoolSpec, instance_type: str) -> str | None:
+    """The launch template's user data (plain text, not yet base64) for a pool of ``instance_type``; None for none."""
+    return USER_DATA[image](pool, aws_has_local_nvme(instance_type))
 
 
 class EksGpuPool(pulumi.ComponentResource):
@@ -132,6 +191,7 @@ class EksGpuPool(pulumi.ComponentResource):
                 f"{name}-placement", strategy="cluster", tags=args.tags, opts=child
             )
             placement = {"group_name": placement_group.name}
+        node_user_data = user_data(args.image, pool, args.instance_type)
         template = aws.ec2.LaunchTemplate(
             f"{name}-template",
             description=f"GPU pool {pool.name}",
@@ -152,9 +212,7 @@ class EksGpuPool(pulumi.ComponentResource):
             else None,
             placement=placement,
             tag_specifications=[{"resource_type": kind, "tags": args.tags} for kind in LAUNCH_TEMPLATE_TAGGED],
-            user_data=_base64(settings)
-            if args.image == "bottlerocket" and (settings := bottlerocket_settings(pool))
-            else None,
+            user_data=_base64(node_user_data) if node_user_data else None,
             update_default_version=True,
             tags=args.tags,
             opts=child,

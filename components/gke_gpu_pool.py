@@ -2,7 +2,9 @@
 
 GKE installs the NVIDIA driver (``gpu_driver_installation_config``), runs the
 device plugin itself and taints GPU nodes ``nvidia.com/gpu=present:NoSchedule``;
-sharing is a property of the accelerator (``gpu_sharing_config``).
+sharing is a property of the accelerator (``gpu_sharing_config``). Machine types
+that come with Local SSD (A2 Ultra, A3 in the catalog) keep the node's ephemeral
+storage on it.
 """
 
 from collections.abc import Sequence
@@ -11,11 +13,26 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
+from components.catalog.gcp import gcp_local_ssds
 from components.gke_cluster import node_service_account, node_tag
 from components.pool_spec import GPU_TAINT, PoolSpec, SharingMode
 
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 SHARING_STRATEGIES = {SharingMode.TIME_SLICING: "TIME_SHARING", SharingMode.MPS: "MPS"}
+
+
+def ephemeral_storage_local_ssd(
+    machine_type: str,
+) -> gcp.container.NodePoolNodeConfigEphemeralStorageLocalSsdConfigArgsDict | None:
+    """The node's ephemeral storage (emptyDirs, image layers) on the Local SSDs its machine type comes with; None
+    without (GKE "About Local SSD for GKE": ``--ephemeral-storage-local-ssd``, GKE 1.25.3-gke.1800 and later).
+
+    The count is the machine type's own. For types with a fixed number of Local SSDs GKE would read 0 as that number
+    (container v1 ``EphemeralStorageLocalSsdConfig``); an explicit count says what the node gets, as
+    cluster-toolkit's GKE node pools (``disk_definitions.tf``) set it.
+    """
+    count = gcp_local_ssds(machine_type)
+    return {"local_ssd_count": count} if count else None
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,7 @@ class GkeGpuPool(pulumi.ComponentResource):
                     if t != GPU_TAINT
                 ],
                 "resource_labels": args.labels,
+                "ephemeral_storage_local_ssd_config": ephemeral_storage_local_ssd(args.machine_type),
             },
             # A changed accelerator, count or spot setting replaces the pool. Delete first: the new pool
             # keeps the name (workloads and quotas refer to it), and GPU quota rarely fits both at once.

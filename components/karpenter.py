@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 from components import helm
 from components import labels as L
 from components.aws_iam import irsa_role, node_role, policy_document
+from components.catalog.aws import aws_has_local_nvme
 from components.pool_spec import PoolSpec
 from components.versions import KARPENTER, KARPENTER_AMI_ALIAS
 
@@ -269,7 +270,7 @@ def node_pool_spec(kp: KarpenterPool, node_class: str) -> dict[str, Any]:
 
 
 def node_class_spec(kp: KarpenterPool, cluster_name: str, node_role_name: str) -> dict[str, Any]:
-    return {
+    spec: dict[str, Any] = {
         "role": node_role_name,
         "amiSelectorTerms": [{"alias": KARPENTER_AMI_ALIAS}],
         "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": cluster_name}}],
@@ -283,6 +284,12 @@ def node_class_spec(kp: KarpenterPool, cluster_name: str, node_role_name: str) -
             }
         ],
     }
+    if aws_has_local_nvme(kp.instance_type):
+        # Ephemeral storage (kubelet, containerd: emptyDirs, image layers) on the NVMe instance store, RAID0: on the
+        # al2023 alias Karpenter writes nodeadm's localStorage strategy RAID0 into the NodeConfig, and it counts the
+        # instance store as the node's ephemeral-storage when it picks instances (karpenter.sh "NodeClasses").
+        spec["instanceStorePolicy"] = "RAID0"
+    return spec
 
 
 def _node_class_spec_for(kp: KarpenterPool) -> Callable[[list[Any]], dict[str, Any]]:

@@ -42,8 +42,16 @@ from components.catalog import (
     quota_family,
     resolve,
 )
-from components.catalog.aws import AWS_SYSTEM_INSTANCE_TYPES, G_ON_DEMAND, G_SPOT, P_ON_DEMAND, P_SPOT
+from components.catalog.aws import (
+    AWS_SYSTEM_INSTANCE_TYPES,
+    G_ON_DEMAND,
+    G_SPOT,
+    P_ON_DEMAND,
+    P_SPOT,
+    aws_has_local_nvme,
+)
 from components.catalog.data import load, read_text, render
+from components.catalog.gcp import GCP_LOCAL_SSD_COUNT_UNSOURCED, GCP_LOCAL_SSD_SERIES, gcp_local_ssds
 from infra import catalog_refresh
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,6 +138,25 @@ def test_aws_row_matches_aws_data(moto_types: dict[str, dict[str, Any]], name: s
     assert ("efa" in card0["InterfaceTypes"] and row.max_efa_interfaces > 0) == row.efa_on_card0
     assert row.arch in aws["ProcessorInfo"]["SupportedArchitectures"]
     assert "on-demand" in aws["SupportedUsageClasses"] and "spot" in aws["SupportedUsageClasses"]
+    # The NVMe instance store pools RAID0 into ephemeral storage: its disks and size as EC2 reports them.
+    store = aws.get("InstanceStorageInfo")
+    assert aws.get("InstanceStorageSupported", False) == (store is not None)
+    if store is None:
+        assert (row.local_nvme_disks, row.local_nvme_gb) == (0, 0)
+    else:
+        assert store["NvmeSupport"] in ("required", "supported")  # the rows count NVMe instance store only
+        assert {d["Type"] for d in store["Disks"]} == {"ssd"}
+        assert row.local_nvme_disks == sum(d["Count"] for d in store["Disks"]) >= 1
+        assert row.local_nvme_gb == store["TotalSizeInGB"] == sum(d["Count"] * d["SizeInGB"] for d in store["Disks"])
+
+
+def test_local_nvme_by_family() -> None:
+    # Every catalogued type carries NVMe instance store but the Graviton g5g; unknown types count as none.
+    assert {r.family for r in AWS_INSTANCE_TYPES.values() if not r.has_local_nvme} == {"g5g"}
+    g6, p5 = AWS_INSTANCE_TYPES["g6.xlarge"], AWS_INSTANCE_TYPES["p5.48xlarge"]
+    assert (g6.local_nvme_disks, g6.local_nvme_gb, p5.local_nvme_disks, p5.local_nvme_gb) == (1, 250, 8, 30400)
+    assert aws_has_local_nvme("g5.xlarge") and not aws_has_local_nvme("g5g.xlarge")
+    assert not aws_has_local_nvme("m6i.large") and not aws_has_local_nvme("no-such.type")
 
 
 def test_a100_variants_are_told_apart_by_memory() -> None:
@@ -333,6 +360,27 @@ def test_gcp_tables_are_consistent() -> None:
     assert {m.accelerator for m in GCP_MACHINE_TYPES.values()} == set(GCP_ACCELERATORS)
     assert not set(GCP_EXCLUDED) & set(GCP_MACHINE_TYPES)
     assert all(reason for reason in GCP_EXCLUDED.values())
+
+
+def test_gcp_local_ssds_follow_the_series_that_come_with_them() -> None:
+    # A2 Ultra, A3 and A4 machine types come with Local SSD; G2, A2 Standard and N1 only on request (none here).
+    assert set(GCP_MACHINE_TYPES) >= GCP_LOCAL_SSD_COUNT_UNSOURCED
+    for name, machine in GCP_MACHINE_TYPES.items():
+        bundled = name.startswith(GCP_LOCAL_SSD_SERIES)
+        assert (machine.local_ssds > 0 or name in GCP_LOCAL_SSD_COUNT_UNSOURCED) == bundled, name
+        assert not (machine.local_ssds and name in GCP_LOCAL_SSD_COUNT_UNSOURCED), name
+        assert machine.local_ssds == gcp_local_ssds(name)
+    counts = {n: m.local_ssds for n, m in GCP_MACHINE_TYPES.items() if m.local_ssds}
+    assert counts == {
+        "a2-ultragpu-1g": 1,
+        "a2-ultragpu-2g": 2,
+        "a2-ultragpu-4g": 4,
+        "a2-ultragpu-8g": 8,
+        "a3-highgpu-8g": 16,
+        "a3-megagpu-8g": 16,
+        "a3-ultragpu-8g": 32,
+    }
+    assert gcp_local_ssds("g2-standard-96") == 0 and gcp_local_ssds("no-such-type") == 0
 
 
 def test_gcp_exclusions_name_what_is_missing() -> None:

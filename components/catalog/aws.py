@@ -5,9 +5,9 @@ the portable GPU name is a key of ``components.catalog.gpus.GPUS``.
 
 Sources (see ``docs/catalog.md``):
 
-- GPU count, GPU model, per-GPU memory, vCPUs, memory, ``MaximumEfaInterfaces`` and the CPU
-  architecture: EC2 ``DescribeInstanceTypes`` as moto 5.2.5 ships it; ``tests/test_catalog.py``
-  checks every row against moto's own data.
+- GPU count, GPU model, per-GPU memory, vCPUs, memory, ``MaximumEfaInterfaces``, the CPU
+  architecture and the NVMe instance store (``InstanceStorageInfo``): EC2 ``DescribeInstanceTypes``
+  as moto 5.2.5 ships it; ``tests/test_catalog.py`` checks every row against moto's own data.
 - EKS AMI types: the ``AMITypes`` enum of botocore's EKS model (checked by the tests), narrowed per
   family where EKS documents less (g7: AL2023 only; see the rows).
 - Quota codes: EC2 service quotas, counted in vCPUs per region (``EC2_VCPU_QUOTAS``).
@@ -105,6 +105,16 @@ class AwsInstanceType:
     """EC2 vCPU quota code for on-demand capacity (a key of ``EC2_VCPU_QUOTAS``)."""
     quota_spot: str
     """EC2 vCPU quota code for spot capacity (a key of ``EC2_VCPU_QUOTAS``)."""
+    local_nvme_disks: int
+    """NVMe instance-store disks (``InstanceStorageInfo.Disks[].Count``, summed); 0 without instance store.
+    Pools RAID0 them into the node's ephemeral storage (kubelet and containerd: emptyDirs, image layers)."""
+    local_nvme_gb: int
+    """Total instance-store size in GB as EC2 reports it (``InstanceStorageInfo.TotalSizeInGB``); 0 without."""
+
+    @property
+    def has_local_nvme(self) -> bool:
+        """Whether the type carries NVMe instance-store disks (every catalogued one with instance store does)."""
+        return self.local_nvme_disks > 0
 
 
 def _g(
@@ -115,6 +125,7 @@ def _g(
     vcpus: int,
     mib: int,
     efa: int,
+    nvme: tuple[int, int],
     arch: Arch = "x86_64",
     amis: tuple[str, ...] | None = None,
 ) -> AwsInstanceType:
@@ -122,12 +133,20 @@ def _g(
     default = X86_NVIDIA_AMIS if arch == "x86_64" else ARM_NVIDIA_AMIS
     family = name.split(".", 1)[0]
     return AwsInstanceType(
-        name, family, gpu, gpus, gpu_mib, vcpus, mib, efa, efa > 0, arch, amis or default, G_ON_DEMAND, G_SPOT
+        name, family, gpu, gpus, gpu_mib, vcpus, mib, efa, efa > 0, arch, amis or default, G_ON_DEMAND, G_SPOT, *nvme
     )
 
 
 def _p(
-    name: str, gpu: str, gpus: int, gpu_mib: int, vcpus: int, mib: int, efa: int, efa_on_card0: bool = True
+    name: str,
+    gpu: str,
+    gpus: int,
+    gpu_mib: int,
+    vcpus: int,
+    mib: int,
+    efa: int,
+    nvme: tuple[int, int],
+    efa_on_card0: bool = True,
 ) -> AwsInstanceType:
     """A P-family row: P quotas, x86_64 NVIDIA AMIs."""
     family = name.split(".", 1)[0]
@@ -145,6 +164,7 @@ def _p(
         X86_NVIDIA_AMIS,
         P_ON_DEMAND,
         P_SPOT,
+        *nvme,
     )
 
 
@@ -176,69 +196,69 @@ AWS_SYSTEM_INSTANCE_TYPES: tuple[str, ...] = (
 them too, because not every zone of a region offers each (m6i.large is not in use1-az3)."""
 """Instance family -> the first EKS AL2023 AMI release whose NVIDIA driver runs it (see the G7 note above)."""
 
-# name, gpu, gpus, MiB per GPU, vCPUs, memory MiB, max EFA interfaces
+# name, gpu, gpus, MiB per GPU, vCPUs, memory MiB, max EFA interfaces, NVMe instance store (disks, total GB)
 _ROWS: tuple[AwsInstanceType, ...] = (
-    _g("g4dn.xlarge", "t4", 1, 16384, 4, 16384, 0),
-    _g("g4dn.2xlarge", "t4", 1, 16384, 8, 32768, 0),
-    _g("g4dn.4xlarge", "t4", 1, 16384, 16, 65536, 0),
-    _g("g4dn.8xlarge", "t4", 1, 16384, 32, 131072, 1),
-    _g("g4dn.12xlarge", "t4", 4, 16384, 48, 196608, 1),
-    _g("g4dn.16xlarge", "t4", 1, 16384, 64, 262144, 1),
-    _g("g4dn.metal", "t4", 8, 16384, 96, 393216, 1),
+    _g("g4dn.xlarge", "t4", 1, 16384, 4, 16384, 0, (1, 125)),
+    _g("g4dn.2xlarge", "t4", 1, 16384, 8, 32768, 0, (1, 225)),
+    _g("g4dn.4xlarge", "t4", 1, 16384, 16, 65536, 0, (1, 225)),
+    _g("g4dn.8xlarge", "t4", 1, 16384, 32, 131072, 1, (1, 900)),
+    _g("g4dn.12xlarge", "t4", 4, 16384, 48, 196608, 1, (1, 900)),
+    _g("g4dn.16xlarge", "t4", 1, 16384, 64, 262144, 1, (1, 900)),
+    _g("g4dn.metal", "t4", 8, 16384, 96, 393216, 1, (2, 1800)),
     # g5g: Graviton2 (arm64) with NVIDIA T4G. EKS: Bottlerocket ARM NVIDIA lists g5g; the AL2023 ARM NVIDIA
     # AMI came with amazon-eks-ami v20250403 (the release that closed its g5g issue 853).
-    _g("g5g.xlarge", "t4g", 1, 16384, 4, 8192, 0, "arm64"),
-    _g("g5g.2xlarge", "t4g", 1, 16384, 8, 16384, 0, "arm64"),
-    _g("g5g.4xlarge", "t4g", 1, 16384, 16, 32768, 0, "arm64"),
-    _g("g5g.8xlarge", "t4g", 1, 16384, 32, 65536, 0, "arm64"),
-    _g("g5g.16xlarge", "t4g", 2, 16384, 64, 131072, 0, "arm64"),
-    _g("g5g.metal", "t4g", 2, 16384, 64, 131072, 0, "arm64"),
-    _g("g5.xlarge", "a10g", 1, 22888, 4, 16384, 0),
-    _g("g5.2xlarge", "a10g", 1, 22888, 8, 32768, 0),
-    _g("g5.4xlarge", "a10g", 1, 22888, 16, 65536, 0),
-    _g("g5.8xlarge", "a10g", 1, 22888, 32, 131072, 1),
-    _g("g5.12xlarge", "a10g", 4, 22888, 48, 196608, 1),
-    _g("g5.16xlarge", "a10g", 1, 22888, 64, 262144, 1),
-    _g("g5.24xlarge", "a10g", 4, 22888, 96, 393216, 1),
-    _g("g5.48xlarge", "a10g", 8, 22888, 192, 786432, 1),
-    _g("g6.xlarge", "l4", 1, 22888, 4, 16384, 0),
-    _g("g6.2xlarge", "l4", 1, 22888, 8, 32768, 0),
-    _g("g6.4xlarge", "l4", 1, 22888, 16, 65536, 0),
-    _g("g6.8xlarge", "l4", 1, 22888, 32, 131072, 1),
-    _g("g6.12xlarge", "l4", 4, 22888, 48, 196608, 1),
-    _g("g6.16xlarge", "l4", 1, 22888, 64, 262144, 1),
-    _g("g6.24xlarge", "l4", 4, 22888, 96, 393216, 1),
-    _g("g6.48xlarge", "l4", 8, 22888, 192, 786432, 1),
-    _g("g6e.xlarge", "l40s", 1, 45776, 4, 32768, 0),
-    _g("g6e.2xlarge", "l40s", 1, 45776, 8, 65536, 0),
-    _g("g6e.4xlarge", "l40s", 1, 45776, 16, 131072, 0),
-    _g("g6e.8xlarge", "l40s", 1, 45776, 32, 262144, 1),
-    _g("g6e.12xlarge", "l40s", 4, 45776, 48, 393216, 1),
-    _g("g6e.16xlarge", "l40s", 1, 45776, 64, 524288, 1),
-    _g("g6e.24xlarge", "l40s", 4, 45776, 96, 786432, 2),
-    _g("g6e.48xlarge", "l40s", 8, 45776, 192, 1572864, 4),
-    _g("gr6.4xlarge", "l4", 1, 22888, 16, 131072, 0),
-    _g("gr6.8xlarge", "l4", 1, 22888, 32, 262144, 1),
-    _g("g7.2xlarge", "rtx-pro-4500", 1, 32768, 8, 32768, 0, amis=_G7_AMIS),
-    _g("g7.4xlarge", "rtx-pro-4500", 1, 32768, 16, 65536, 0, amis=_G7_AMIS),
-    _g("g7.8xlarge", "rtx-pro-4500", 1, 32768, 32, 131072, 1, amis=_G7_AMIS),
-    _g("g7.12xlarge", "rtx-pro-4500", 2, 32768, 48, 196608, 1, amis=_G7_AMIS),
-    _g("g7.24xlarge", "rtx-pro-4500", 4, 32768, 96, 393216, 1, amis=_G7_AMIS),
-    _g("g7.48xlarge", "rtx-pro-4500", 8, 32768, 192, 786432, 2, amis=_G7_AMIS),
-    _g("g7e.2xlarge", "rtx-pro-6000", 1, 98304, 8, 65536, 0),
-    _g("g7e.4xlarge", "rtx-pro-6000", 1, 98304, 16, 131072, 0),
-    _g("g7e.8xlarge", "rtx-pro-6000", 1, 98304, 32, 262144, 1),
-    _g("g7e.12xlarge", "rtx-pro-6000", 2, 98304, 48, 524288, 1),
-    _g("g7e.24xlarge", "rtx-pro-6000", 4, 98304, 96, 1048576, 2),
-    _g("g7e.48xlarge", "rtx-pro-6000", 8, 98304, 192, 2097152, 4),
-    _p("p4d.24xlarge", "a100-40gb", 8, 40960, 96, 1179648, 4),
-    _p("p4de.24xlarge", "a100-80gb", 8, 81920, 96, 1179648, 4),
-    _p("p5.4xlarge", "h100", 1, 81920, 16, 262144, 1),
-    _p("p5.48xlarge", "h100", 8, 81920, 192, 2097152, 32),
-    _p("p5e.48xlarge", "h200", 8, 144384, 192, 2097152, 32),
-    _p("p5en.48xlarge", "h200", 8, 144384, 192, 2097152, 16),
-    _p("p6-b200.48xlarge", "b200", 8, 183359, 192, 2097152, 8),
-    _p("p6-b300.48xlarge", "b300", 8, 275040, 192, 4194304, 16, efa_on_card0=False),
+    _g("g5g.xlarge", "t4g", 1, 16384, 4, 8192, 0, (0, 0), "arm64"),
+    _g("g5g.2xlarge", "t4g", 1, 16384, 8, 16384, 0, (0, 0), "arm64"),
+    _g("g5g.4xlarge", "t4g", 1, 16384, 16, 32768, 0, (0, 0), "arm64"),
+    _g("g5g.8xlarge", "t4g", 1, 16384, 32, 65536, 0, (0, 0), "arm64"),
+    _g("g5g.16xlarge", "t4g", 2, 16384, 64, 131072, 0, (0, 0), "arm64"),
+    _g("g5g.metal", "t4g", 2, 16384, 64, 131072, 0, (0, 0), "arm64"),
+    _g("g5.xlarge", "a10g", 1, 22888, 4, 16384, 0, (1, 250)),
+    _g("g5.2xlarge", "a10g", 1, 22888, 8, 32768, 0, (1, 450)),
+    _g("g5.4xlarge", "a10g", 1, 22888, 16, 65536, 0, (1, 600)),
+    _g("g5.8xlarge", "a10g", 1, 22888, 32, 131072, 1, (1, 900)),
+    _g("g5.12xlarge", "a10g", 4, 22888, 48, 196608, 1, (1, 3800)),
+    _g("g5.16xlarge", "a10g", 1, 22888, 64, 262144, 1, (1, 1900)),
+    _g("g5.24xlarge", "a10g", 4, 22888, 96, 393216, 1, (1, 3800)),
+    _g("g5.48xlarge", "a10g", 8, 22888, 192, 786432, 1, (2, 7600)),
+    _g("g6.xlarge", "l4", 1, 22888, 4, 16384, 0, (1, 250)),
+    _g("g6.2xlarge", "l4", 1, 22888, 8, 32768, 0, (1, 450)),
+    _g("g6.4xlarge", "l4", 1, 22888, 16, 65536, 0, (1, 600)),
+    _g("g6.8xlarge", "l4", 1, 22888, 32, 131072, 1, (2, 900)),
+    _g("g6.12xlarge", "l4", 4, 22888, 48, 196608, 1, (4, 3760)),
+    _g("g6.16xlarge", "l4", 1, 22888, 64, 262144, 1, (2, 1880)),
+    _g("g6.24xlarge", "l4", 4, 22888, 96, 393216, 1, (4, 3760)),
+    _g("g6.48xlarge", "l4", 8, 22888, 192, 786432, 1, (8, 7520)),
+    _g("g6e.xlarge", "l40s", 1, 45776, 4, 32768, 0, (1, 250)),
+    _g("g6e.2xlarge", "l40s", 1, 45776, 8, 65536, 0, (1, 450)),
+    _g("g6e.4xlarge", "l40s", 1, 45776, 16, 131072, 0, (1, 600)),
+    _g("g6e.8xlarge", "l40s", 1, 45776, 32, 262144, 1, (2, 900)),
+    _g("g6e.12xlarge", "l40s", 4, 45776, 48, 393216, 1, (2, 3800)),
+    _g("g6e.16xlarge", "l40s", 1, 45776, 64, 524288, 1, (2, 1900)),
+    _g("g6e.24xlarge", "l40s", 4, 45776, 96, 786432, 2, (2, 3800)),
+    _g("g6e.48xlarge", "l40s", 8, 45776, 192, 1572864, 4, (4, 7600)),
+    _g("gr6.4xlarge", "l4", 1, 22888, 16, 131072, 0, (1, 600)),
+    _g("gr6.8xlarge", "l4", 1, 22888, 32, 262144, 1, (2, 900)),
+    _g("g7.2xlarge", "rtx-pro-4500", 1, 32768, 8, 32768, 0, (1, 440), amis=_G7_AMIS),
+    _g("g7.4xlarge", "rtx-pro-4500", 1, 32768, 16, 65536, 0, (1, 875), amis=_G7_AMIS),
+    _g("g7.8xlarge", "rtx-pro-4500", 1, 32768, 32, 131072, 1, (1, 930), amis=_G7_AMIS),
+    _g("g7.12xlarge", "rtx-pro-4500", 2, 32768, 48, 196608, 1, (1, 1900), amis=_G7_AMIS),
+    _g("g7.24xlarge", "rtx-pro-4500", 4, 32768, 96, 393216, 1, (1, 3800), amis=_G7_AMIS),
+    _g("g7.48xlarge", "rtx-pro-4500", 8, 32768, 192, 786432, 2, (2, 7600), amis=_G7_AMIS),
+    _g("g7e.2xlarge", "rtx-pro-6000", 1, 98304, 8, 65536, 0, (1, 1900)),
+    _g("g7e.4xlarge", "rtx-pro-6000", 1, 98304, 16, 131072, 0, (1, 1900)),
+    _g("g7e.8xlarge", "rtx-pro-6000", 1, 98304, 32, 262144, 1, (1, 1900)),
+    _g("g7e.12xlarge", "rtx-pro-6000", 2, 98304, 48, 524288, 1, (1, 3800)),
+    _g("g7e.24xlarge", "rtx-pro-6000", 4, 98304, 96, 1048576, 2, (2, 7600)),
+    _g("g7e.48xlarge", "rtx-pro-6000", 8, 98304, 192, 2097152, 4, (4, 15200)),
+    _p("p4d.24xlarge", "a100-40gb", 8, 40960, 96, 1179648, 4, (8, 8000)),
+    _p("p4de.24xlarge", "a100-80gb", 8, 81920, 96, 1179648, 4, (8, 8000)),
+    _p("p5.4xlarge", "h100", 1, 81920, 16, 262144, 1, (1, 3800)),
+    _p("p5.48xlarge", "h100", 8, 81920, 192, 2097152, 32, (8, 30400)),
+    _p("p5e.48xlarge", "h200", 8, 144384, 192, 2097152, 32, (8, 30400)),
+    _p("p5en.48xlarge", "h200", 8, 144384, 192, 2097152, 16, (8, 30400)),
+    _p("p6-b200.48xlarge", "b200", 8, 183359, 192, 2097152, 8, (8, 30400)),
+    _p("p6-b300.48xlarge", "b300", 8, 275040, 192, 4194304, 16, (8, 30400), efa_on_card0=False),
 )
 
 AWS_INSTANCE_TYPES: dict[str, AwsInstanceType] = {row.name: row for row in _ROWS}
@@ -270,6 +290,12 @@ def _index() -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, tuple[str,
             if zones:
                 offered.setdefault(name, {})[region] = tuple(sorted(zones))
     return regions, offered
+
+
+def aws_has_local_nvme(instance_type: str) -> bool:
+    """Whether ``instance_type`` carries NVMe instance-store disks; False for a type the catalog does not know."""
+    row = AWS_INSTANCE_TYPES.get(instance_type)
+    return row is not None and row.has_local_nvme
 
 
 def aws_known_regions() -> tuple[str, ...]:

@@ -14,6 +14,7 @@ Sources (see ``docs/catalog.md``):
   Google's "GB" here is GiB (the API's ``memoryMb`` is GB x 1024).
 - Quota metrics: ``shared/reference/catalog/gcp/accelerator-types-and-quota-metrics.csv`` and the
   Compute v1 ``Quota.metric`` enum; names the enum lacks are listed in ``GCP_METRICS_NOT_IN_COMPUTE_API``.
+- Local SSDs a machine type comes with (``local_ssds``): see the note above ``_MACHINE_TYPES``.
 - Zones: per-zone machine/accelerator listings in skypilot-catalog ``catalogs/v8/gcp/vms.csv``
   (commit 006059e), cross-checked per region with Cyclenerd ``tools/acceleratortyperegion.csv``
   (commit ce9f341). Google's "GPU regions and zones" page itself was not reachable from here.
@@ -58,6 +59,9 @@ class GcpMachineType:
     """VM memory in MiB."""
     arch: Arch = "x86_64"
     """CPU architecture (every catalogued GCP machine type is x86_64; A4X, the Arm one, is left out)."""
+    local_ssds: int = 0
+    """Local SSD disks (375 GiB each) the machine type comes with; 0 when it comes with none, or when their count
+    is not sourced (``GCP_LOCAL_SSD_COUNT_UNSOURCED``). GKE pools put the node's ephemeral storage on them."""
 
 
 _ACCELERATORS: tuple[GcpAccelerator, ...] = (
@@ -133,6 +137,18 @@ metric is either one of these or listed in ``GCP_METRICS_NOT_IN_COMPUTE_API``.""
 _GB = 1024
 """MiB per Google "GB" of machine memory."""
 
+# Local SSD that comes with the machine type (``local_ssds``), facts checked 2026-11-29:
+# - Which series: Compute Engine "Add Local SSD disks" (https://cloud.google.com/compute/docs/disks/add-local-ssd):
+#   "Z4D, Z4M, Z3, A5X, A4X Max, A4X, A4, A3, and A2 Ultra machine series: ... every machine type comes with Local
+#   SSD storage"; first- and second-generation series (N1, A2 Standard) and G4 take Local SSD only when a count is
+#   asked for at creation, and G2 is not in the list: those pools get none (it would be an extra, billed disk).
+# - How many: a2-ultragpu-1g/2g/4g/8g 1/2/4/8 and a3-highgpu-8g, a3-megagpu-8g 16 (dstackai/gpuhunt
+#   src/gpuhunt/providers/gcp.py ``local_ssd_sizes_gib``, citing
+#   https://cloud.google.com/compute/docs/disks/local-ssd#lssd_disks_fixed); a3-highgpu-8g, a3-megagpu-8g 16 and
+#   a3-ultragpu-8g 32 (GoogleCloudPlatform/cluster-toolkit modules/compute/gke-node-pool/disk_definitions.tf,
+#   the ephemeral-storage Local SSD counts its GKE node pools set).
+# - Not sourced: the count for a3-highgpu-1g/2g/4g and a4-highgpu-8g (``GCP_LOCAL_SSD_COUNT_UNSOURCED``).
+
 # N1 + T4: N1 is a general-purpose series that takes attached GPUs in many shapes. The catalog models
 # one fixed shape per machine type (about 4-8 vCPUs per T4, like AWS g4dn), so a machine type name
 # alone says how many GPUs a node has, lookups are unambiguous and quota math per node is fixed.
@@ -155,22 +171,38 @@ _MACHINE_TYPES: tuple[GcpMachineType, ...] = (
     GcpMachineType("a2-highgpu-4g", "nvidia-tesla-a100", 4, 48, 340 * _GB),
     GcpMachineType("a2-highgpu-8g", "nvidia-tesla-a100", 8, 96, 680 * _GB),
     GcpMachineType("a2-megagpu-16g", "nvidia-tesla-a100", 16, 96, 1360 * _GB),
-    GcpMachineType("a2-ultragpu-1g", "nvidia-a100-80gb", 1, 12, 170 * _GB),
-    GcpMachineType("a2-ultragpu-2g", "nvidia-a100-80gb", 2, 24, 340 * _GB),
-    GcpMachineType("a2-ultragpu-4g", "nvidia-a100-80gb", 4, 48, 680 * _GB),
-    GcpMachineType("a2-ultragpu-8g", "nvidia-a100-80gb", 8, 96, 1360 * _GB),
+    GcpMachineType("a2-ultragpu-1g", "nvidia-a100-80gb", 1, 12, 170 * _GB, local_ssds=1),
+    GcpMachineType("a2-ultragpu-2g", "nvidia-a100-80gb", 2, 24, 340 * _GB, local_ssds=2),
+    GcpMachineType("a2-ultragpu-4g", "nvidia-a100-80gb", 4, 48, 680 * _GB, local_ssds=4),
+    GcpMachineType("a2-ultragpu-8g", "nvidia-a100-80gb", 8, 96, 1360 * _GB, local_ssds=8),
     # a3-highgpu-1g/2g/4g: reportedly offered only as Spot or flex-start, not on-demand (unverified here).
     GcpMachineType("a3-highgpu-1g", "nvidia-h100-80gb", 1, 26, 234 * _GB),
     GcpMachineType("a3-highgpu-2g", "nvidia-h100-80gb", 2, 52, 468 * _GB),
     GcpMachineType("a3-highgpu-4g", "nvidia-h100-80gb", 4, 104, 936 * _GB),
-    GcpMachineType("a3-highgpu-8g", "nvidia-h100-80gb", 8, 208, 1872 * _GB),
-    GcpMachineType("a3-megagpu-8g", "nvidia-h100-mega-80gb", 8, 208, 1872 * _GB),
-    GcpMachineType("a3-ultragpu-8g", "nvidia-h200-141gb", 8, 224, 2952 * _GB),
+    GcpMachineType("a3-highgpu-8g", "nvidia-h100-80gb", 8, 208, 1872 * _GB, local_ssds=16),
+    GcpMachineType("a3-megagpu-8g", "nvidia-h100-mega-80gb", 8, 208, 1872 * _GB, local_ssds=16),
+    GcpMachineType("a3-ultragpu-8g", "nvidia-h200-141gb", 8, 224, 2952 * _GB, local_ssds=32),
     GcpMachineType("a4-highgpu-8g", "nvidia-b200", 8, 224, 3968 * _GB),
 )
 
 GCP_MACHINE_TYPES: dict[str, GcpMachineType] = {m.name: m for m in _MACHINE_TYPES}
 """Machine types with NVIDIA GPUs the platform can run, by name."""
+
+GCP_LOCAL_SSD_SERIES: tuple[str, ...] = ("a2-ultragpu-", "a3-", "a4-")
+"""Name prefixes of the catalogued series whose every machine type comes with Local SSD (see the note above)."""
+
+GCP_LOCAL_SSD_COUNT_UNSOURCED: frozenset[str] = frozenset(
+    {"a3-highgpu-1g", "a3-highgpu-2g", "a3-highgpu-4g", "a4-highgpu-8g"}
+)
+"""Machine types that come with Local SSD but whose disk count is not sourced: their rows say 0, so their pools
+keep ephemeral storage on the boot disk. Google's "Local SSD" page (``#lssd_disks_fixed``) has the counts."""
+
+
+def gcp_local_ssds(machine_type: str) -> int:
+    """Local SSD disks ``machine_type`` comes with (0: none, unsourced, or a type the catalog does not know)."""
+    row = GCP_MACHINE_TYPES.get(machine_type)
+    return row.local_ssds if row else 0
+
 
 _A4X = (
     "A4X: arm64 (NVIDIA Grace) with 4 x NVIDIA GB200; vCPUs, memory and zones not sourced, no portable GB200 "
