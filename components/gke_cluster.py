@@ -54,6 +54,8 @@ class GkeClusterArgs:
     system_max_nodes: int = 4
     dcgm_metrics: bool = True
     """Collect NVIDIA DCGM GPU metrics with GKE's managed Prometheus."""
+    gateway_api: bool = False
+    """Install GKE's Gateway API controller and CRDs (the Gateway of external endpoints)."""
     labels: dict[str, str] = field(default_factory=dict)
 
 
@@ -184,6 +186,12 @@ class GkeCluster(pulumi.ComponentResource):
                 managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
             )
             if args.dcgm_metrics
+            else None,
+            # GKE's own Gateway controller and its CRDs (gateway.networking.k8s.io, networking.gke.io): the
+            # standard channel (the experimental one is deprecated). It needs a VPC-native cluster and the HTTP
+            # load balancing add-on, which is on by default.
+            gateway_api_config=gcp.container.ClusterGatewayApiConfigArgs(channel="CHANNEL_STANDARD")
+            if args.gateway_api
             else None,
             deletion_protection=True,
             resource_labels=args.labels,

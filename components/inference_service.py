@@ -2,7 +2,7 @@
 
 The platform's ``vllm`` ClusterServingRuntime is KServe v0.20.0's own ``kserve-vllmserver`` shape
 (vLLM's OpenAI server on 8080, the model at ``/mnt/models`` from the storage initializer, readiness
-and a 30-minute startup allowance on ``/v1/models``, a memory-backed ``/dev/shm``) with vLLM's image
+and a 30-minute startup allowance, a memory-backed ``/dev/shm``) with vLLM's image
 pinned. An endpoint adds what follows from its pool and config: node selector and tolerations, the
 GPU resource per replica, vLLM's tensor parallelism, context length and memory use, the team's
 read-only storage identity, and, when it scales on load, a KEDA-backed metric from Prometheus.
@@ -21,7 +21,7 @@ RUNTIME_API_VERSION = "serving.kserve.io/v1alpha1"
 VLLM_RUNTIME = "vllm"
 MODEL_FORMAT = "vLLM"
 PORT = 8080
-TEAM_LABEL = "gpu-platform.io/team"
+TEAM_LABEL = L.TEAM_LABEL
 ENDPOINT_LABEL = "gpu-platform.io/endpoint"
 # vLLM's own Prometheus metrics, by the config's names (vLLM >= 0.10 renamed gpu_cache_usage_perc).
 SCALING_QUERIES = {
@@ -29,7 +29,8 @@ SCALING_QUERIES = {
     "requests-running": "vllm:num_requests_running",
     "kv-cache": "vllm:kv_cache_usage_perc",
 }
-_PROBE = {"httpGet": {"path": "/v1/models", "port": PORT}}
+# vLLM's /health: up once the weights are loaded, and open with an API key (which guards /v1/* only).
+_PROBE = {"httpGet": {"path": "/health", "port": PORT}}
 
 
 def runtime_manifest() -> dict[str, Any]:
@@ -102,7 +103,28 @@ class EndpointSpec:
     """(config metric name, target per replica)."""
     prometheus: str = ""
     schedule: tuple[Window, ...] = ()
-    """Plain mode: at least ``count`` replicas during each weekly window (KEDA cron triggers)."""
+    """At least ``count`` replicas during each weekly window (KEDA cron triggers on the platform's own
+    ScaledObject; in KServe mode the InferenceService then leaves scaling to it)."""
+    api_key_secret: str | None = None
+    """Kubernetes Secret holding ``VLLM_API_KEY``: vLLM then requires it as a bearer token on ``/v1``."""
+    external_host: str | None = None
+    """Host name the endpoint is reachable at from outside the cluster (None: in-cluster only)."""
+
+
+def predictor(name: str) -> str:
+    """What KServe names an InferenceService's predictor Deployment and its Service (port 80), in Standard mode."""
+    return f"{name}-predictor"
+
+
+def secret_env(e: EndpointSpec) -> list[dict[str, Any]]:
+    """The serving container's credentials, from the endpoint's Secrets."""
+    env: list[dict[str, Any]] = []
+    if e.secret_name is not None:
+        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": e.secret_name, "key": "HF_TOKEN"}}})
+    if e.api_key_secret is not None:
+        key = {"name": e.api_key_secret, "key": "VLLM_API_KEY"}
+        env.append({"name": "VLLM_API_KEY", "valueFrom": {"secretKeyRef": key}})
+    return env
 
 
 def _vllm_args(e: EndpointSpec) -> list[str]:
@@ -113,7 +135,11 @@ def _vllm_args(e: EndpointSpec) -> list[str]:
 
 
 def _autoscaling(e: EndpointSpec) -> tuple[str, dict[str, Any] | None]:
-    """(autoscaler class, predictor.autoScaling): KEDA on vLLM's metric, or a fixed replica count."""
+    """(autoscaler class, predictor.autoScaling): KEDA on vLLM's metric, a fixed replica count, or, with a
+    schedule, the platform's own ScaledObject (KServe's KEDA class renders no cron trigger; with the
+    ``external`` class KServe makes no scaler and leaves the Deployment's replicas to ours)."""
+    if e.schedule:
+        return "external", None
     if e.scaling is None or e.min_replicas == e.max_replicas:
         return "none", None
     metric, target = e.scaling
@@ -146,8 +172,8 @@ def inference_service_manifest(e: EndpointSpec) -> dict[str, Any]:
         "args": _vllm_args(e),
         "resources": resources,
     }
-    if e.secret_name is not None:
-        model["env"] = [{"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": e.secret_name, "key": "HF_TOKEN"}}}]
+    if env := secret_env(e):
+        model["env"] = env
     autoscaler, autoscaling = _autoscaling(e)
     predictor: dict[str, Any] = {
         "minReplicas": e.min_replicas,

@@ -37,7 +37,14 @@ TRAINING_SERVICE_ACCOUNT = "trainer"
 """Service account of training pods in every team namespace (bound to the team's read-write storage identity)."""
 SERVING_SERVICE_ACCOUNT = "model-reader"
 """Service account of serving pods (bound to the team's read-only storage identity)."""
+TEAM_LABEL = "gpu-platform.io/team"
+"""On a team's namespace (and its workloads' pods): the team's name."""
 TEAM_GROUP_PREFIX = "gpu-platform:team:"
 """Kubernetes group ``gpu-platform:team:<team>``: its members may deploy the team's workloads (its namespace only)."""
-SERVING_NAMESPACES = ("cert-manager", "kserve", "keda")
+GATEWAY_NAMESPACE = "serving-gateway"
+"""Where the platform's GKE Gateway for external endpoints lives."""
+SERVING_NAMESPACES = ("cert-manager", "kserve", "keda", GATEWAY_NAMESPACE)
 """Where the serving stack runs (KServe's chart names its webhook certificate for ``kserve``)."""
+SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+"""Annotation: ``pulumi up`` returns once the object is accepted. For what becomes ready only when a GPU node, the
+image and the weights are up (longer than Pulumi's 10-minute wait): endpoints' Deployments, Services, Ingresses."""

@@ -14,12 +14,14 @@ import pulumi_kubernetes as k8s
 
 from components import helm
 from components import labels as L
-from components.inference_service import EndpointSpec, inference_service_manifest, runtime_manifest
+from components.endpoint_exposure import Exposure, Route, route_manifests
+from components.inference_service import EndpointSpec, inference_service_manifest, predictor, runtime_manifest
+from components.manifests import manifest_resource
 from components.secrets import workload_secret
 from components.versions import CERT_MANAGER, KEDA, KSERVE, KSERVE_CRD
 from components.vllm_deployment import deployment_manifest, scaled_object_manifest, service_manifest
 
-NAMESPACES = {name: name for name in L.SERVING_NAMESPACES if name != "keda"}
+NAMESPACES = {name: name for name in L.SERVING_NAMESPACES if name not in ("keda", L.GATEWAY_NAMESPACE)}
 KEDA_NAMESPACE = "keda"
 
 
@@ -121,6 +123,8 @@ class Endpoint:
     token_service_account: bool = False
     """Create the endpoint's own service account (``spec.service_account``) listing the token Secret, from
     which KServe's storage initializer reads ``HF_TOKEN`` to download a gated model."""
+    api_key: str | None = None
+    """vLLM's API key (a Pulumi secret), into the Secret ``spec.api_key_secret``."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,10 @@ class EndpointsArgs:
     depends_on: Sequence[pulumi.Resource] = ()
     plain: bool = False
     """Render vLLM Deployments and Services (``components/vllm_deployment.py``) instead of InferenceServices."""
+    exposure: Exposure | None = None
+    """How endpoints with an ``external_host`` are reached from outside (``components/endpoint_exposure.py``)."""
+    exposure_ready: Sequence[pulumi.Resource] = ()
+    """What their routes wait for (the load balancer controller and its class, or the Gateway)."""
 
 
 class Endpoints(pulumi.ComponentResource):
@@ -138,70 +146,86 @@ class Endpoints(pulumi.ComponentResource):
         super().__init__("gpu-platform:index:Endpoints", name, None, opts)
         for endpoint in args.endpoints:
             spec = endpoint.spec
-            deps = list(args.depends_on)
-            if endpoint.hf_token is not None and spec.secret_name:
-                deps.append(
-                    workload_secret(
-                        f"{name}-{spec.name}-secret",
-                        spec.secret_name,
-                        spec.namespace,
-                        {"HF_TOKEN": endpoint.hf_token},
-                        self,
-                        args.depends_on,
-                    )
-                )
-            if endpoint.token_service_account and spec.service_account and spec.secret_name:
-                deps.append(
-                    k8s.core.v1.ServiceAccount(
-                        f"{name}-{spec.name}-sa",
-                        metadata={
-                            "name": spec.service_account,
-                            "namespace": spec.namespace,
-                            "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY},
-                        },
-                        secrets=[{"name": spec.secret_name}],
-                        opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
-                    )
-                )
+            at = f"{name}-{spec.name}"
+            deps = [*args.depends_on, *self._credentials(at, endpoint, args.depends_on)]
+            server: pulumi.Resource
             if args.plain:
-                self._plain(name, spec, deps)
-                continue
-            manifest = inference_service_manifest(spec)
-            k8s.apiextensions.CustomResource(
-                f"{name}-{spec.name}",
-                api_version=manifest["apiVersion"],
-                kind=manifest["kind"],
-                metadata=manifest["metadata"],
-                spec=manifest["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
-            )
+                server, workload = self._plain(at, spec, deps), spec.name
+            else:
+                isvc = inference_service_manifest(spec)
+                server = manifest_resource(at, isvc, pulumi.ResourceOptions(parent=self, depends_on=deps))
+                workload = predictor(spec.name)
+            # The Deployment and its Service (port 80) share the name: ours, or KServe's predictor's.
+            scaled = scaled_object_manifest(spec, workload)
+            if scaled is not None:
+                manifest_resource(
+                    f"{at}-scaling", scaled, pulumi.ResourceOptions(parent=self, depends_on=[*deps, server])
+                )
+            if spec.external_host is not None and args.exposure is not None:
+                route = Route(spec.name, spec.namespace, workload, spec.external_host)
+                for manifest in route_manifests(route, args.exposure):
+                    manifest_resource(
+                        f"{at}-{manifest['kind'].lower()}",
+                        manifest,
+                        pulumi.ResourceOptions(
+                            parent=self, depends_on=[*args.depends_on, *args.exposure_ready, server]
+                        ),
+                    )
         self.register_outputs({})
 
-    def _plain(self, name: str, spec: EndpointSpec, deps: list[pulumi.Resource]) -> None:
+    def _credentials(self, at: str, endpoint: Endpoint, after: Sequence[pulumi.Resource]) -> list[pulumi.Resource]:
+        """The endpoint's Secrets (Hugging Face token, API key) and the service account that lists the token."""
+        spec = endpoint.spec
+        made: list[pulumi.Resource] = []
+        if endpoint.hf_token is not None and spec.secret_name:
+            made.append(
+                workload_secret(
+                    f"{at}-secret", spec.secret_name, spec.namespace, {"HF_TOKEN": endpoint.hf_token}, self, after
+                )
+            )
+        if endpoint.api_key is not None and spec.api_key_secret:
+            made.append(
+                workload_secret(
+                    f"{at}-api-key",
+                    spec.api_key_secret,
+                    spec.namespace,
+                    {"VLLM_API_KEY": endpoint.api_key},
+                    self,
+                    after,
+                )
+            )
+        if endpoint.token_service_account and spec.service_account and spec.secret_name:
+            made.append(
+                k8s.core.v1.ServiceAccount(
+                    f"{at}-sa",
+                    metadata={
+                        "name": spec.service_account,
+                        "namespace": spec.namespace,
+                        "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY},
+                    },
+                    secrets=[{"name": spec.secret_name}],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(after)),
+                )
+            )
+        return made
+
+    def _plain(self, at: str, spec: EndpointSpec, deps: list[pulumi.Resource]) -> k8s.apps.v1.Deployment:
         deployment: Any = deployment_manifest(spec)
-        scaled = scaled_object_manifest(spec)
+        scales = scaled_object_manifest(spec, spec.name) is not None
         server = k8s.apps.v1.Deployment(
-            f"{name}-{spec.name}",
+            at,
             metadata=deployment["metadata"],
             spec=deployment["spec"],
             # With scaling, KEDA owns the replica count.
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=deps, ignore_changes=["spec.replicas"] if scaled else None
+                parent=self, depends_on=deps, ignore_changes=["spec.replicas"] if scales else None
             ),
         )
         service: Any = service_manifest(spec)
         k8s.core.v1.Service(
-            f"{name}-{spec.name}",
+            at,
             metadata=service["metadata"],
             spec=service["spec"],
             opts=pulumi.ResourceOptions(parent=self, depends_on=deps),
         )
-        if scaled is not None:
-            k8s.apiextensions.CustomResource(
-                f"{name}-{spec.name}-scaling",
-                api_version=scaled["apiVersion"],
-                kind=scaled["kind"],
-                metadata=scaled["metadata"],
-                spec=scaled["spec"],
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*deps, server]),
-            )
+        return server

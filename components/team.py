@@ -8,7 +8,7 @@ import pulumi_kubernetes as k8s
 
 from components import labels as L
 
-TEAM_LABEL = "gpu-platform.io/team"
+TEAM_LABEL = L.TEAM_LABEL
 DEPLOYER_ROLE = "gpu-platform-team-deployer"
 _READ = ["get", "list", "watch"]
 _ALL = ["get", "list", "watch", "create", "update", "patch", "delete"]
@@ -20,6 +20,11 @@ DEPLOYER_RULES: list[k8s.rbac.v1.PolicyRuleArgsDict] = [
     {"api_groups": ["apps"], "resources": ["deployments"], "verbs": _ALL},
     {"api_groups": ["apps"], "resources": ["replicasets"], "verbs": _READ},
     {"api_groups": ["keda.sh"], "resources": ["scaledobjects"], "verbs": _ALL},
+    # External endpoints: an Ingress (EKS) or an HTTPRoute and its load-balancer policies (GKE), for the team's own
+    # hosts only (the platform's admission policy checks them).
+    {"api_groups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": _ALL},
+    {"api_groups": ["gateway.networking.k8s.io"], "resources": ["httproutes"], "verbs": _ALL},
+    {"api_groups": ["networking.gke.io"], "resources": ["healthcheckpolicies", "gcpbackendpolicies"], "verbs": _ALL},
     # Calling an in-cluster endpoint from a laptop: kubectl port-forward.
     {"api_groups": [""], "resources": ["pods/portforward"], "verbs": ["create"]},
     {"api_groups": [""], "resources": ["secrets", "configmaps"], "verbs": _ALL},

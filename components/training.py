@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components import helm
 from components import labels as L
+from components.manifests import manifest_resource
 from components.secrets import workload_secret
 from components.train_job import TrainJobSpec, train_job_manifest
 from components.training_runtimes import runtime_manifest
@@ -44,7 +45,7 @@ class TrainingOperatorArgs:
 
 class TrainingOperator(pulumi.ComponentResource):
     release: k8s.helm.v3.Release
-    runtimes: list[k8s.apiextensions.CustomResource]
+    runtimes: list[pulumi.CustomResource]
 
     def __init__(self, name: str, args: TrainingOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("gpu-platform:index:TrainingOperator", name, None, opts)
@@ -57,7 +58,7 @@ class TrainingOperator(pulumi.ComponentResource):
             f"{name}-trainer", "kubeflow-trainer", KUBEFLOW_TRAINER, ns.metadata.name, helm_values(), self
         )
         self.runtimes = [
-            _custom(
+            manifest_resource(
                 f"{name}-runtime-{runtime}",
                 runtime_manifest(runtime, args.max_restarts, args.ttl_seconds),
                 pulumi.ResourceOptions(parent=self, depends_on=[self.release], **REPLACE_ON_SPEC_CHANGE),
@@ -72,17 +73,6 @@ REPLACE_ON_SPEC_CHANGE: dict[str, Any] = {"replace_on_changes": ["spec"], "delet
 failure policy (CEL ``self == oldSelf``): a changed spec is a new object of the same name, so the old one
 goes first. For a TrainJob that means re-submitting it; a runtime in use waits for its jobs (Trainer's
 finalizer), so change ``training.maxRestarts`` / ``ttlSecondsAfterFinished`` between runs."""
-
-
-def _custom(name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-    return k8s.apiextensions.CustomResource(
-        name,
-        api_version=manifest["apiVersion"],
-        kind=manifest["kind"],
-        metadata=manifest["metadata"],
-        spec=manifest["spec"],
-        opts=opts,
-    )
 
 
 @dataclass(frozen=True)
@@ -124,13 +114,13 @@ class TrainingJobs(pulumi.ComponentResource):
                 restarts, ttl = job.own_runtime
                 manifest = runtime_manifest(spec.runtime, restarts, ttl, namespace=spec.namespace, name=spec.name)
                 deps.append(
-                    _custom(
+                    manifest_resource(
                         f"{name}-{spec.name}-runtime",
                         manifest,
                         pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on), **REPLACE_ON_SPEC_CHANGE),
                     )
                 )
-            _custom(
+            manifest_resource(
                 f"{name}-{spec.name}",
                 train_job_manifest(spec),
                 # Kueue unsuspends an admitted job: that field is Kueue's once the job exists.

@@ -87,6 +87,17 @@ KSERVE = ChartPin("oci://ghcr.io/kserve/charts/kserve-resources", "v0.20.0", api
 KEDA = ChartPin(
     "keda", "2.20.2", "https://kedacore.github.io/charts", crd_groups=("keda.sh",), apiserver_ports=(6443, 9443)
 )
+# AWS Load Balancer Controller for external endpoints on EKS (Ingresses become Application Load Balancers),
+# aws/eks-charts 1.13.3 (controller v2.13.3; chart 1.N.x ships v2.N.x). Its webhooks listen on 9443; its IAM
+# policy is components/data/aws_load_balancer_controller_policy.json (upstream docs/install/iam_policy.json of
+# the v2.13 line).
+AWS_LOAD_BALANCER_CONTROLLER = ChartPin(
+    "aws-load-balancer-controller",
+    "1.13.3",
+    "https://aws.github.io/eks-charts",
+    crd_groups=("elbv2.k8s.aws",),
+    apiserver_ports=(9443,),
+)
 
 CHARTS: tuple[ChartPin, ...] = (
     NVIDIA_DEVICE_PLUGIN,
@@ -102,6 +113,7 @@ CHARTS: tuple[ChartPin, ...] = (
     KSERVE_CRD,
     KSERVE,
     KEDA,
+    AWS_LOAD_BALANCER_CONTROLLER,
 )
 """Every chart the platform can install."""
 

@@ -17,11 +17,12 @@ from components.inference_service import (
     TEAM_LABEL,
     EndpointSpec,
     runtime_manifest,
+    secret_env,
 )
 from components.schedule import cron_trigger
 
 MODELS_MOUNT = "/mnt/models"
-SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
+SKIP_AWAIT = L.SKIP_AWAIT
 """A GPU node from zero, the image and the weights take longer than Pulumi's 10-minute wait for a Deployment
 to be available (and its Service to have endpoints): ``pulumi up`` returns once the objects are accepted, as for
 an InferenceService; ``kubectl rollout status`` follows the rest."""
@@ -47,8 +48,7 @@ def deployment_manifest(e: EndpointSpec) -> dict[str, Any]:
     model, volumes, mounts = _model_source(e)
     labels = {TEAM_LABEL: e.team, ENDPOINT_LABEL: e.name}
     env = [v for v in container["env"] if v["name"] != "HF_HOME"] + [{"name": "HF_HOME", "value": "/tmp/hf"}]
-    if e.secret_name is not None:
-        env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": e.secret_name, "key": "HF_TOKEN"}}})
+    env += secret_env(e)
     args = [f"--port={PORT}", f"--served-model-name={e.name}", f"--model={model}"]
     args += [f"--tensor-parallel-size={e.tensor_parallel_size}", f"--gpu-memory-utilization={e.gpu_memory_utilization}"]
     if e.max_model_len is not None:
@@ -114,9 +114,10 @@ def service_manifest(e: EndpointSpec) -> dict[str, Any]:
     }
 
 
-def scaled_object_manifest(e: EndpointSpec) -> dict[str, Any] | None:
-    """KEDA scaling on vLLM's load (the same query and per-replica threshold KServe's KEDA class uses) and on
-    the endpoint's schedule (cron triggers); KEDA runs the largest count any trigger asks for."""
+def scaled_object_manifest(e: EndpointSpec, deployment: str) -> dict[str, Any] | None:
+    """KEDA scaling of ``deployment`` on vLLM's load (the same query and per-replica threshold KServe's KEDA class
+    uses) and on the endpoint's schedule (cron triggers); KEDA runs the largest count any trigger asks for. Named
+    after the endpoint: never KServe's own ``<name>-predictor``."""
     triggers: list[dict[str, Any]] = [cron_trigger(w) for w in e.schedule]
     if e.scaling is not None and e.max_replicas > e.min_replicas:
         metric, target = e.scaling
@@ -135,7 +136,7 @@ def scaled_object_manifest(e: EndpointSpec) -> dict[str, Any] | None:
         "kind": "ScaledObject",
         "metadata": {"name": e.name, "namespace": e.namespace, "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY}},
         "spec": {
-            "scaleTargetRef": {"name": e.name},
+            "scaleTargetRef": {"name": deployment},
             "minReplicaCount": e.min_replicas,
             "maxReplicaCount": e.max_replicas,
             "triggers": triggers,

@@ -19,7 +19,7 @@ from components.team import TeamSpace, TeamSpaceArgs
 from components.training import TrainingOperator, TrainingOperatorArgs
 from components.warm_capacity import WarmCapacity, WarmCapacityArgs
 from infra.clouds import build_cluster
-from infra.serving import build_endpoints, window
+from infra.serving import build_endpoints, external_urls, window
 from infra.training import build_jobs
 from stacks.clouds import Capability, backend
 from stacks.contract import platform_contract
@@ -156,6 +156,7 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
             contract,
             {name: [team, *serving_ready, *storage] for name, team in teams.items()},
             k8s_opts,
+            cluster.exposure_ready,
         )
     if config.training.jobs and training is not None:
         ready: list[pulumi.Resource] = [*training.runtimes, *([gpu_queues] if gpu_queues else [])]
@@ -186,6 +187,10 @@ def build_platform(config: PlatformConfig) -> dict[str, Any]:
         # What team stacks build on (a StackReference reads it); equal to stacks.contract.platform_contract.
         "platform": contract.to_json(),
     }
+    if urls := external_urls(config.serving.endpoints, contract):
+        outputs["externalEndpoints"] = urls
+    if cluster.external_address is not None:
+        outputs["externalAddress"] = cluster.external_address
     if cluster.endpoint is not None:
         outputs["endpoint"] = cluster.endpoint
     if cluster.kubeconfig is not None:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import pulumi
 
+from components.endpoint_exposure import Exposure, host
 from components.inference_service import EndpointSpec
 from components.schedule import Window
 from components.serving import Endpoint, Endpoints, EndpointsArgs
@@ -67,8 +68,17 @@ def endpoint(config: ServingEndpoint, contract: PlatformContract) -> Endpoint:
         scaling=(config.scaling.metric.value, config.scaling.target) if config.scaling is not None else None,
         prometheus=contract.prometheus,
         schedule=tuple(window(w, w.min_replicas) for w in config.schedule),
+        api_key_secret=f"{config.name}-api-key" if config.api_key is not None else None,
+        external_host=host(config.name, team.name, contract.external_domain) if config.external else None,
     )
-    return Endpoint(spec, config.hf_token, token_service_account=token_account)
+    return Endpoint(spec, config.hf_token, token_service_account=token_account, api_key=config.api_key)
+
+
+def exposure(contract: PlatformContract) -> Exposure | None:
+    """How the platform's external endpoints are reached, from its contract (None: they cannot be)."""
+    if not contract.external:
+        return None
+    return Exposure(contract.external, contract.external_domain, contract.external_security_policy)
 
 
 def build_endpoints(
@@ -76,13 +86,30 @@ def build_endpoints(
     contract: PlatformContract,
     depends_on: dict[str, list[pulumi.Resource]],
     opts: pulumi.ResourceOptions,
+    exposure_ready: Sequence[pulumi.Resource] = (),
 ) -> dict[str, Endpoints]:
-    """One component per team with endpoints; ``depends_on``: team -> what its endpoints wait for."""
+    """One component per team with endpoints; ``depends_on``: team -> what its endpoints wait for;
+    ``exposure_ready``: what external endpoints' routes wait for (the platform's load balancer controller or
+    Gateway, when they are in the same stack)."""
     by_team: dict[str, list[Endpoint]] = {}
     for config in endpoints:
         by_team.setdefault(config.team, []).append(endpoint(config, contract))
     plain = contract.serving_mode == "plain"
+    exposed = exposure(contract)
     return {
-        team: Endpoints(f"endpoints-{team}", EndpointsArgs(team_endpoints, depends_on.get(team, []), plain), opts)
+        team: Endpoints(
+            f"endpoints-{team}",
+            EndpointsArgs(team_endpoints, depends_on.get(team, []), plain, exposed, exposure_ready),
+            opts,
+        )
         for team, team_endpoints in sorted(by_team.items())
+    }
+
+
+def external_urls(endpoints: Sequence[ServingEndpoint], contract: PlatformContract) -> dict[str, str]:
+    """``<team>/<endpoint>`` -> the base URL of its OpenAI API, for each external endpoint."""
+    return {
+        f"{e.team}/{e.name}": f"https://{host(e.name, e.team, contract.external_domain)}/v1"
+        for e in endpoints
+        if e.external and contract.external
     }

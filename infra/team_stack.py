@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.serving import build_endpoints
+from infra.serving import build_endpoints, external_urls
 from infra.training import build_jobs
 from stacks.clouds import Capability, backend
 from stacks.contract import platform_contract
@@ -65,4 +65,5 @@ def build_team_stack(config: PlatformConfig) -> dict[str, Any]:
         "queue": team.queue,
         "trainJobs": sorted(job.name for job in config.training.jobs),
         "endpoints": sorted(e.name for e in config.serving.endpoints),
+        **({"externalEndpoints": urls} if (urls := external_urls(config.serving.endpoints, contract)) else {}),
     }

@@ -76,6 +76,7 @@ def _fields_for_cloud(c: PlatformConfig) -> Iterable[Issue]:
     yield from _gated("systemPool", "cluster.systemPool.", c.cluster.system_pool, cloud)
     yield from _gated("storage", "storage.", c.storage, cloud)
     yield from _gated("nodeHealth", "nodeHealth.", c.node_health, cloud)
+    yield from _gated("serving", "serving.", c.serving, cloud)
     for i, team in enumerate(c.teams):
         yield from _gated("team", f"teams[{i}].", team, cloud)
     for i, pool in enumerate(c.node_pools):
@@ -427,6 +428,14 @@ def _warm_capacity(c: PlatformConfig) -> Iterable[Issue]:
                 )
 
 
+def _external_endpoints(c: PlatformConfig) -> Iterable[Issue]:
+    if c.serving.external is not None and not c.serving.enabled and c.platform is None:
+        yield (
+            key("serving.external"),
+            "exposes the serving stack's endpoints, but serving.enabled is false; enable serving or remove external",
+        )
+
+
 def _node_health(c: PlatformConfig) -> Iterable[Issue]:
     if c.node_health.gpu_health is GpuHealthMode.REMEDIATE and c.gpu_software.dcgm.enabled:
         yield (
@@ -479,6 +488,7 @@ RULES: tuple[Rule, ...] = (
     _node_health,
     _deployers,
     _warm_capacity,
+    _external_endpoints,
 )
 
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from components import labels as L
+from components.endpoint_exposure import KINDS, security_policy_name
 from components.kueue_config import LOCAL_QUEUE, lendable_pools
 from components.pool_spec import PoolSpec, SharingMode
 from components.training_network import gpudirect_stack
@@ -88,6 +89,13 @@ class PlatformContract:
     """``kserve`` (InferenceServices) or ``plain`` (vLLM Deployments)."""
     prometheus: str = ""
     """Prometheus that scrapes the endpoints ("" when none): endpoints scale on load only with it."""
+    external: str = ""
+    """How endpoints are exposed outside the cluster (``components.endpoint_exposure.KINDS``: ``alb``,
+    ``gke-gateway``); "" when they cannot be."""
+    external_domain: str = ""
+    """Domain of the external endpoints (``<name>-<team>.<domain>``)."""
+    external_security_policy: str = ""
+    """gke-gateway: the Cloud Armor policy the endpoints' backends name ("" when anyone may connect)."""
     version: int = CONTRACT_VERSION
 
     def pool(self, name: str) -> PoolContract | None:
@@ -146,6 +154,16 @@ def one_unit_per_pod(spec: PoolSpec) -> bool:
     return sharing.mode is SharingMode.TIME_SLICING and sharing.fail_requests_greater_than_one
 
 
+def _external(config: PlatformConfig) -> tuple[str, str, str]:
+    """(exposure kind, domain, Cloud Armor policy) of the platform's external endpoints; empty when it has none."""
+    external = config.serving.external
+    kind = KINDS.get(config.cloud.value, "")
+    if external is None or not config.serving.enabled or not kind:
+        return "", "", ""
+    armor = security_policy_name(config.cluster.name, external.source_ranges) if kind == "gke-gateway" else ""
+    return kind, external.domain, armor
+
+
 def platform_contract(config: PlatformConfig) -> PlatformContract:
     """The contract of a platform stack whose config passed the checks (pools resolve)."""
     resolved = {rp.pool.name: rp for rp in resolve_pools(config)}
@@ -166,6 +184,7 @@ def platform_contract(config: PlatformConfig) -> PlatformContract:
         )
         for t in config.teams
     ]
+    external, domain, armor = _external(config)
     return PlatformContract(
         cloud=config.cloud.value,
         cluster=config.cluster.name,
@@ -177,6 +196,9 @@ def platform_contract(config: PlatformConfig) -> PlatformContract:
         serving=config.serving.enabled,
         serving_mode=config.serving.mode.value,
         prometheus=config.serving.prometheus or "",
+        external=external,
+        external_domain=domain,
+        external_security_policy=armor,
         pools=pools,
         teams=teams,
         lendable_pools=sorted(lendable_pools(t.gpu_quota for t in config.teams)),

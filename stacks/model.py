@@ -9,11 +9,12 @@ their unit; the README's config reference is generated from this module's text.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from components.catalog import GPU_NAMES
@@ -24,6 +25,8 @@ NAMESPACE = "gpu-platform"
 
 # DNS-1123 label, kept short so derived names (`<pool>-<role>`) stay under 63 chars.
 DNS_LABEL = r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$"
+DNS_NAME = r"^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+"""A lowercase DNS name of two labels or more (``models.example.com``)."""
 # Kubernetes label keys: optional DNS prefix, then a name of at most 63 chars.
 LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
@@ -684,6 +687,11 @@ class EndpointScaling(Model):
     """Target value per replica (kv-cache: a fraction below 1). Default 5."""
 
 
+class EndpointKind(StrEnum):
+    INFERENCE_SERVICE = "InferenceService"
+    LLM_INFERENCE_SERVICE = "LLMInferenceService"
+
+
 class ServingEndpoint(Model):
     """One model endpoint of a team: a vLLM server on a GPU pool (a KServe ``InferenceService``)."""
 
@@ -702,7 +710,7 @@ class ServingEndpoint(Model):
     gpu: Literal[GPU_NAMES] | None = None  # type: ignore[valid-type]
     """Portable GPU name: the one pool with this GPU the team has quota on (or may borrow on)."""
     min_replicas: Annotated[int, Field(ge=0, le=1000)] = 1
-    """Fewest replicas. 0 only with a schedule (plain mode) that starts replicas: the load metric comes from running
+    """Fewest replicas. 0 only with a schedule that starts replicas: the load metric comes from running
     replicas, so nothing would start the first. Default 1."""
     max_replicas: Annotated[int, Field(ge=1, le=1000)] = 1
     """Most replicas. Default 1."""
@@ -724,10 +732,20 @@ class ServingEndpoint(Model):
     """Scale between minReplicas and maxReplicas on vLLM's load (needs serving.prometheus). Default: fixed at
     minReplicas."""
     schedule: list[ReplicaWindow] = Field(default_factory=list)
-    """``serving.mode: plain`` only: at least this many replicas during weekly windows (KEDA cron triggers,
-    next to the load trigger: the larger count wins)."""
+    """At least this many replicas during weekly windows (KEDA cron triggers, next to the load trigger: the larger
+    count wins)."""
+    external: bool = False
+    """Reachable from outside the cluster at ``https://<name>-<team>.<serving.external.domain>`` (needs
+    serving.external and apiKey). Default false: in-cluster only."""
+    api_key: SecretStr | None = None
+    """API key (a Pulumi secret) vLLM requires as ``Authorization: Bearer <key>`` on its OpenAI API. Required
+    with external."""
+    kind: EndpointKind = EndpointKind.INFERENCE_SERVICE
+    """``InferenceService`` (KServe's, on the platform's vLLM runtime). ``LLMInferenceService`` is refused: it needs
+    the Gateway API inference extension and a gateway implementation the platform does not install (see
+    docs/serving.md). Default InferenceService."""
 
-    @field_validator("hf_token", mode="after")
+    @field_validator("hf_token", "api_key", mode="after")
     @classmethod
     def _secret_token(cls, value: str | None) -> str | None:
         return _as_secret(value)  # type: ignore[return-value]
@@ -749,6 +767,33 @@ class ServingEndpoint(Model):
         return self
 
 
+def _ipv4_cidr(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IPv4 CIDR with its host bits zero (e.g. 203.0.113.0/24)") from None
+    if network.version != 4:
+        raise ValueError(f"{value!r} is IPv6; the endpoints' load balancers are IPv4: give IPv4 CIDRs")
+    return value
+
+
+Ipv4Cidr = Annotated[str, AfterValidator(_ipv4_cidr)]
+
+
+class ServingExternal(Model):
+    """Endpoints reachable from outside the cluster (``external: true``), the cloud's native way, HTTPS only: one
+    Application Load Balancer through the AWS Load Balancer Controller (aws), one GKE Gateway (gcp)."""
+
+    domain: Annotated[str, Field(pattern=DNS_NAME, max_length=200)]
+    """DNS domain of the endpoints: each is ``<name>-<team>.<domain>``. Point ``*.<domain>`` at the load balancer."""
+    certificate: Annotated[str, Field(min_length=1, max_length=512)]
+    """TLS certificate for ``*.<domain>``: aws: an ACM certificate ARN in the stack's region; gcp: the name of a
+    Certificate Manager certificate map in the project."""
+    source_ranges: list[Ipv4Cidr] = Field(default_factory=lambda: ["0.0.0.0/0"], min_length=1, max_length=50)
+    """Client CIDRs that may connect (aws: the ALB's security group; gcp: a Cloud Armor policy). Default
+    ``0.0.0.0/0``: anyone, with the endpoint's API key."""
+
+
 class ServingConfig(Model):
     """Model serving: KServe (Standard mode) with a vLLM runtime, and the teams' endpoints."""
 
@@ -761,6 +806,9 @@ class ServingConfig(Model):
     prometheus: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
     """URL of a Prometheus that scrapes the endpoints (vLLM's metrics), for scaling on load. Default: none
     (endpoints with ``scaling`` are refused)."""
+    external: ServingExternal | None = None
+    """aws/gcp: let endpoints be reachable from outside the cluster (``endpoints[].external``). Default: none, every
+    endpoint is in-cluster only."""
     endpoints: list[ServingEndpoint] = Field(default_factory=list)
     """Model endpoints of the teams."""
 

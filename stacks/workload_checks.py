@@ -17,7 +17,9 @@ from typing import Protocol
 from components.training_network import EFA_HUGEPAGES
 from stacks.clouds import Issue, key
 from stacks.contract import PlatformContract, PoolContract, TeamContract
-from stacks.model import Interconnect, ServingEndpoint, TopologyPlacement, TrainingJob
+from stacks.model import EndpointKind, Interconnect, ServingEndpoint, TopologyPlacement, TrainingJob
+
+MAX_DNS_LABEL = 63
 
 _SUFFIX = {
     "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
@@ -297,6 +299,50 @@ def _node_size(d: Demand, here: str, pool: PoolContract) -> Iterable[Issue]:
         )
 
 
+# What KServe's LLMInferenceService needs beyond what the platform installs (KServe v0.20 docs, "LLMInferenceService").
+LLM_INFERENCE_SERVICE_NEEDS = (
+    "KServe's llmisvc charts (kserve-llmisvc-crd, kserve-llmisvc-resources), the Gateway API CRDs and its inference "
+    "extension (InferencePool, inference.networking.k8s.io/v1), and a gateway implementation KServe supports (Envoy "
+    "Gateway with Envoy AI Gateway)"
+)
+
+
+def _kind_issues(endpoint: ServingEndpoint, here: str) -> Iterable[Issue]:
+    if endpoint.kind is EndpointKind.LLM_INFERENCE_SERVICE:
+        yield (
+            key(f"{here}.kind"),
+            (
+                f"LLMInferenceService needs {LLM_INFERENCE_SERVICE_NEEDS}; the platform installs none of them; "
+                "allowed: InferenceService"
+            ),
+        )
+
+
+def _external_issues(endpoint: ServingEndpoint, here: str, contract: PlatformContract) -> Iterable[Issue]:
+    if not endpoint.external:
+        return
+    if not contract.external:
+        yield (
+            key(f"{here}.external"),
+            "the platform exposes no endpoints outside the cluster: set gpu-platform:serving.external (domain, "
+            "certificate) on the platform stack (aws or gcp), or remove external",
+        )
+        return
+    if endpoint.api_key is None:
+        yield (
+            key(f"{here}.apiKey"),
+            "an external endpoint needs an API key (a Pulumi secret: pulumi config set --secret ...); the platform "
+            "never opens an unauthenticated endpoint to the outside",
+        )
+    label = f"{endpoint.name}-{endpoint.team}"
+    if len(label) > MAX_DNS_LABEL:
+        yield (
+            key(f"{here}.name"),
+            f"the endpoint's host {label}.{contract.external_domain} starts with a DNS label of {len(label)} "
+            f"characters (name-team); allowed: at most {MAX_DNS_LABEL}: shorten the name",
+        )
+
+
 def endpoint_issues(
     endpoints: Sequence[ServingEndpoint],
     contract: PlatformContract,
@@ -328,6 +374,8 @@ def endpoint_issues(
             allowed = ", ".join(t.name for t in contract.teams) or "(no teams defined)"
             yield key(f"{here}.team"), f"no team named {endpoint.team!r}; allowed: {allowed}"
             continue
+        yield from _kind_issues(endpoint, here)
+        yield from _external_issues(endpoint, here, contract)
         if endpoint.scaling is not None and not contract.prometheus:
             yield (
                 key(f"{here}.scaling"),
@@ -370,15 +418,6 @@ def endpoint_issues(
                 ),
             )
         for j, window in enumerate(endpoint.schedule):
-            if contract.serving_mode != "plain":
-                yield (
-                    key(f"{here}.schedule"),
-                    (
-                        "KServe's autoscaling has no schedule (and a second scaler would fight its own); allowed with "
-                        "serving.mode: plain, or keep nodes warm with nodePools[].warm"
-                    ),
-                )
-                break
             if window.min_replicas > endpoint.max_replicas:
                 yield (
                     key(f"{here}.schedule[{j}].minReplicas"),
@@ -399,7 +438,7 @@ def endpoint_issues(
                 key(f"{here}.minReplicas"),
                 (
                     "0 would never start a replica (the load metric comes from running replicas, and requests to none "
-                    "are refused, not queued); allowed: 1 or more, or a schedule (plain mode) that starts replicas"
+                    "are refused, not queued); allowed: 1 or more, or a schedule that starts replicas"
                 ),
             )
         demand = Demand(

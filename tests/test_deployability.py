@@ -108,6 +108,21 @@ def test_example_stacks_are_deployable(graphs: dict[str, list[Node]], stack: str
 # ---------------------------------------------------------------- CRDs and webhooks first
 
 
+def test_gke_gateway_objects_need_the_clusters_gateway_api(graphs: dict[str, list[Node]]) -> None:
+    """GKE serves the Gateway API and its own policies (networking.gke.io) only with gatewayApiConfig: without it
+    the Gateway, HTTPRoute and policies fail with "no matches for kind"."""
+    assert messages("crds-before-custom-resources", graphs["gcp-dev"]) == []
+    broken = mutate(
+        graphs["gcp-dev"],
+        of_type("gcp:container/cluster:Cluster"),
+        props=lambda p: {k: v for k, v in p.items() if k != "gatewayApiConfig"},
+    )
+    found = messages("crds-before-custom-resources", broken)
+    kinds = {m.split(" ", 1)[0] for m in found}
+    assert {"Gateway", "HTTPRoute", "HealthCheckPolicy", "GCPBackendPolicy", "GCPGatewayPolicy"} <= kinds
+    assert all("gatewayApiConfig.channel CHANNEL_STANDARD" in m for m in found)
+
+
 def test_custom_resource_not_waiting_for_its_crd_release(graphs: dict[str, list[Node]]) -> None:
     stack = graphs["local"]
     root = stack[0].urn

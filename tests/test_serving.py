@@ -58,7 +58,7 @@ def test_endpoint_gets_everything_from_its_pool(plan: Callable[..., Any]) -> Non
     predictor = found["spec"]["predictor"]
     assert predictor["nodeSelector"] == {"gpu-platform.io/pool": "l4-spot"}
     assert predictor["tolerations"][0]["key"] == "nvidia.com/gpu"
-    assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 1)
+    assert (predictor["minReplicas"], predictor["maxReplicas"]) == (1, 2)
     model = predictor["model"]
     assert model["runtime"] == "vllm" and model["storageUri"] == "hf://Qwen/Qwen2.5-7B-Instruct"
     assert "--tensor-parallel-size=1" in model["args"] and "--max-model-len=8192" in model["args"]
@@ -67,7 +67,18 @@ def test_endpoint_gets_everything_from_its_pool(plan: Callable[..., Any]) -> Non
     assert model["resources"]["limits"]["nvidia.com/gpu"] == "1"
     # g6.xlarge: 4 vCPUs, 16 GiB; a replica that asks nothing gets 80 % of its share.
     assert model["resources"]["limits"]["cpu"] == "3" and model["resources"]["limits"]["memory"] == "12Gi"
+    # Its schedule's own ScaledObject scales it (tests/test_exposure.py).
+    assert found["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "external"
+
+
+def test_fixed_endpoint_keeps_its_replicas(plan: Callable[..., Any]) -> None:
+    config = raw("aws-dev")
+    endpoint = config["serving"]["endpoints"][0]
+    del endpoint["schedule"]
+    endpoint["maxReplicas"] = 1
+    found = isvc(plan(config), "qwen-7b")
     assert found["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "none"
+    assert "autoScaling" not in found["spec"]["predictor"]
 
 
 def test_70b_across_eight_h100s_reads_the_teams_bucket(plan: Callable[..., Any]) -> None:
@@ -81,7 +92,7 @@ def test_endpoint_token_is_a_secret(plan: Callable[..., Any]) -> None:
     config = raw("aws-dev")
     config["serving"]["endpoints"][0]["hfToken"] = "hf_secret_value"
     capture = plan(config)
-    (secret,) = by_type(capture, "kubernetes:core/v1:Secret")
+    (secret,) = [r for r in by_type(capture, "kubernetes:core/v1:Secret") if r.name.endswith("-secret")]
     assert secret.inputs()["stringData"] == {"HF_TOKEN": "[secret]"}  # values hidden, shape kept
     found = isvc(capture, "qwen-7b")
     assert "hf_secret_value" not in json.dumps(found)
@@ -89,15 +100,17 @@ def test_endpoint_token_is_a_secret(plan: Callable[..., Any]) -> None:
     (account,) = [r.inputs() for r in by_type(capture, "kubernetes:core/v1:ServiceAccount") if "secrets" in r.inputs()]
     assert account["secrets"] == [{"name": "qwen-7b-hf-token"}]
     assert found["spec"]["predictor"]["serviceAccountName"] == account["metadata"]["name"] == "qwen-7b-hf"
-    assert found["spec"]["predictor"]["model"]["env"] == [
-        {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "qwen-7b-hf-token", "key": "HF_TOKEN"}}}
-    ]
+    assert found["spec"]["predictor"]["model"]["env"][0] == {
+        "name": "HF_TOKEN",
+        "valueFrom": {"secretKeyRef": {"name": "qwen-7b-hf-token", "key": "HF_TOKEN"}},
+    }
 
 
 def test_scaling_on_vllm_load_through_keda(plan: Callable[..., Any]) -> None:
     config = raw("aws-dev")
     config["serving"]["prometheus"] = "http://prometheus.monitoring.svc:9090"
     config["serving"]["endpoints"][0].update(maxReplicas=2, scaling={"metric": "requests-waiting", "target": 4})
+    del config["serving"]["endpoints"][0]["schedule"]
     found = isvc(plan(config), "qwen-7b")
     assert found["metadata"]["annotations"]["serving.kserve.io/autoscalerClass"] == "keda"
     (metric,) = found["spec"]["predictor"]["autoScaling"]["metrics"]
@@ -208,7 +221,7 @@ def test_warm_capacity_on_a_schedule(plan: Callable[..., Any]) -> None:
     assert term["topologyKey"] == "kubernetes.io/hostname"
     assert deployment.inputs()["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
     assert deployment.ignore_changes == ["spec.replicas"]  # KEDA owns the count
-    (scaled,) = by_type(capture, "kubernetes:keda.sh/v1alpha1:ScaledObject")
+    (scaled,) = [r for r in by_type(capture, "kubernetes:keda.sh/v1alpha1:ScaledObject") if r.name.startswith("warm-")]
     (trigger,) = scaled.inputs()["spec"]["triggers"]
     assert trigger == {
         "type": "cron",
@@ -340,10 +353,10 @@ def test_endpoint_schedule_rules() -> None:
     config = raw("aws-dev")
     window = {"minReplicas": 3, "start": "09:00", "end": "17:00"}
     config["serving"]["endpoints"][0].update(maxReplicas=2, schedule=[window])
-    errors = errors_of(config)
-    assert any("schedule: KServe's autoscaling has no schedule" in e for e in errors), errors
-    config["serving"]["mode"] = "plain"
-    assert any("schedule[0].minReplicas: 3 is more than maxReplicas (2)" in e for e in errors_of(config))
+    for mode in ("kserve", "plain"):
+        config["serving"]["mode"] = mode
+        errors = errors_of(config)
+        assert errors == ["gpu-platform:serving.endpoints[0].schedule[0].minReplicas: 3 is more than maxReplicas (2)"]
 
 
 def test_bucket_models_only_under_the_teams_prefix() -> None:

@@ -32,6 +32,11 @@ class Cluster:
     service_accounts: dict[str, dict[str, dict[str, pulumi.Output[str]]]] = field(default_factory=dict)
     """Team -> Kubernetes service account -> annotations binding it to a cloud identity (IRSA role,
     Workload Identity service account): what the team's namespace gets so its pods reach storage."""
+    exposure_ready: list[pulumi.Resource] = field(default_factory=list)
+    """What external endpoints' routes wait for: the AWS Load Balancer Controller and its class, or the GKE
+    Gateway (empty when the stack exposes nothing)."""
+    external_address: pulumi.Output[str] | None = None
+    """The external endpoints' IP address, where the cloud reserves one (GKE): point ``*.<domain>`` at it."""
 
 
 def team_namespaces(config: PlatformConfig) -> tuple[tuple[str, str], ...]:

@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_load_balancer_controller import AwsLoadBalancerController, AwsLoadBalancerControllerArgs
 from components.aws_network import AwsNetwork, AwsNetworkArgs
 from components.catalog import AWS_INSTANCE_TYPES, CATALOG_DATE
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
@@ -12,7 +13,7 @@ from components.efa import EfaDevicePlugin
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.eks_gpu_pool import EksGpuPool, EksGpuPoolArgs
 from components.karpenter import Karpenter, KarpenterArgs, KarpenterPool
-from components.labels import TEAM_GROUP_PREFIX
+from components.labels import TEAM_GROUP_PREFIX, TEAM_LABEL
 from components.s3_storage import S3ModelStorage, S3ModelStorageArgs
 from infra.clouds import MANAGED_BY, Cluster, kubernetes_provider, storage_service_accounts, team_namespaces
 from stacks.clouds.aws import AWS, eks_ami_type
@@ -102,6 +103,25 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
         EfaDevicePlugin("efa-device-plugin", efa, k8s_opts)
     if c.karpenter:
         _karpenter(config, pools, eks, k8s_opts)
+    exposure_ready: list[pulumi.Resource] = []
+    external = config.serving.external if config.serving.enabled else None
+    if external is not None:
+        exposure_ready = AwsLoadBalancerController(
+            "load-balancer-controller",
+            AwsLoadBalancerControllerArgs(
+                cluster_name=eks.cluster_name,
+                region=config.region,
+                vpc_id=network.vpc_id,
+                oidc_provider_arn=eks.oidc_provider_arn,
+                oidc_issuer=eks.oidc_issuer,
+                certificate_arn=external.certificate,
+                source_ranges=list(external.source_ranges),
+                group=f"{c.name}-endpoints",
+                namespace_label=TEAM_LABEL,
+                domain=external.domain,
+            ),
+            k8s_opts,
+        ).ready
     for team in config.teams:
         for i, principal in enumerate(team.deployers):
             # A team's deployers sign in as themselves and land in the team's Kubernetes group, which only
@@ -129,7 +149,9 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
             opts,
         )
         accounts = storage_service_accounts(IRSA_ANNOTATION, storage.training_role_arns, storage.serving_role_arns)
-    return Cluster(k8s_provider, eks.cluster_name, eks.endpoint, eks.kubeconfig, accounts)
+    return Cluster(
+        k8s_provider, eks.cluster_name, eks.endpoint, eks.kubeconfig, accounts, exposure_ready=exposure_ready
+    )
 
 
 class _OfferedZones:

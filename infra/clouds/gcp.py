@@ -8,7 +8,9 @@ import pulumi_gcp as gcp
 from components.catalog import CATALOG_DATE
 from components.gcs_storage import GcsModelStorage, GcsModelStorageArgs
 from components.gke_cluster import GkeCluster, GkeClusterArgs
+from components.gke_gateway import GkeGateway, GkeGatewayArgs
 from components.gke_gpu_pool import GkeGpuPool, GkeGpuPoolArgs
+from components.labels import TEAM_LABEL
 from infra.charts import apiserver_ports
 from infra.clouds import Cluster, kubernetes_provider, storage_service_accounts, team_namespaces
 from stacks.clouds.gcp import pool_service_account_id, system_service_account_id
@@ -21,6 +23,7 @@ CLUSTER_VIEWER = "roles/container.clusterViewer"
 
 def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
     c = config.cluster
+    external = config.serving.external if config.serving.enabled else None
     labels = {"managed-by": "pulumi", "platform": "gpu-platform", "cluster": c.name}
     provider = gcp.Provider("gcp", project=config.project, region=config.region, default_labels=labels)
     opts = pulumi.ResourceOptions(providers={"gcp": provider})
@@ -40,6 +43,7 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
             dcgm_metrics=config.gpu_software.dcgm.enabled,
             system_min_nodes=c.system_pool.min_nodes,
             system_max_nodes=c.system_pool.max_nodes,
+            gateway_api=external is not None,
         ),
         opts,
     )
@@ -95,12 +99,29 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
         accounts = storage_service_accounts(
             WORKLOAD_IDENTITY_ANNOTATION, storage.training_service_accounts, storage.serving_service_accounts
         )
+    provider_k8s = kubernetes_provider(c.name, gke.kubeconfig, gke, gke.ready)
+    gateway = None
+    if external is not None:
+        gateway = GkeGateway(
+            "endpoints-gateway",
+            GkeGatewayArgs(
+                cluster_name=c.name,
+                project=config.project,
+                domain=external.domain,
+                certificate_map=external.certificate,
+                source_ranges=list(external.source_ranges),
+                namespace_label=TEAM_LABEL,
+            ),
+            pulumi.ResourceOptions(providers={"gcp": provider, "kubernetes": provider_k8s}),
+        )
     return Cluster(
-        kubernetes_provider(c.name, gke.kubeconfig, gke, gke.ready),
+        provider_k8s,
         gke.cluster_name,
         gke.endpoint,
         gke.kubeconfig,
         accounts,
+        exposure_ready=gateway.ready if gateway else [],
+        external_address=gateway.address if gateway else None,
     )
 
 

@@ -9,11 +9,38 @@ yet and the API server refuses it.
 from collections.abc import Mapping
 from typing import Any
 
-from policies.deploy.common import group_of, is_custom, kind_of, releases
+from policies.deploy.common import GKE_CLUSTER, group_of, is_custom, kind_of, releases
 from policies.graph import Graph, get, short
 from policies.stack_policy import Finding, stack_policy
 
 NAME = "crds-before-custom-resources"
+
+
+# API groups a managed cluster serves itself once a feature of it is on: group -> (cluster type, the feature's
+# property path, its value, what to set). GKE's Gateway controller brings the Gateway API CRDs and its own
+# policies (HealthCheckPolicy, GCPBackendPolicy, GCPGatewayPolicy) with gatewayApiConfig.
+CLUSTER_FEATURE = (GKE_CLUSTER, ("gatewayApiConfig", "channel"), "CHANNEL_STANDARD", "gatewayApiConfig.channel")
+CLUSTER_GROUPS = {"networking.gke.io": CLUSTER_FEATURE, "gateway.networking.k8s.io": CLUSTER_FEATURE}
+
+
+def _cluster_groups(graph: Graph, group: str | None, what: str, urn: str) -> tuple[bool, list[Finding]]:
+    """(whether a cluster of the stack serves ``group``, findings where one should but does not)."""
+    if group not in CLUSTER_GROUPS:
+        return False, []
+    kind, path, value, setting = CLUSTER_GROUPS[group]
+    clusters = graph.of_type(kind)
+    if not clusters:
+        return False, []
+    missing = [c for c in clusters if get(c.props, *path) != value]
+    findings: list[Finding] = [
+        (
+            urn,
+            f"{what}: {group} is served by the cluster itself only with {setting} {value} on {short(c.urn)}, "
+            "which it does not set",
+        )
+        for c in missing
+    ]
+    return True, findings
 
 
 def check(graph: Graph, config: Mapping[str, Any]) -> list[Finding]:
@@ -26,7 +53,9 @@ def check(graph: Graph, config: Mapping[str, Any]) -> list[Finding]:
         waits = graph.waits_for(node.urn)
         what = f"{kind_of(node)} {short(node.urn)}"
         group = group_of(node)
-        if is_custom(node) and group not in external:
+        served, problems = _cluster_groups(graph, group, what, node.urn)
+        findings.extend(problems)
+        if is_custom(node) and group not in external and not served:
             owners = [r for r in installed if r.pin is not None and group in r.pin.crd_groups]
             if not owners:
                 findings.append(

@@ -28,6 +28,10 @@ from stacks.clouds.managed import ManagedCloud
 from stacks.model import AmiType, Cloud, GpuStack, NodePool, PlatformConfig, Provisioner
 
 _ZONE_NAME = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$")
+# ACM certificate ARNs (ACM API reference, "CertificateArn"): the certificate ID is a UUID.
+ACM_CERTIFICATE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$"
+)
 EKS_MIN_CONTROL_PLANE_ZONES = 2
 """EKS needs control-plane subnets in at least two availability zones."""
 
@@ -50,6 +54,7 @@ class Aws(ManagedCloud):
     capabilities = frozenset(
         {
             Capability.NODE_REPAIR,
+            Capability.EXTERNAL_ENDPOINTS,
             Capability.OBJECT_STORAGE,
             Capability.MANAGED_CLUSTER,
             Capability.INSTANCE_TYPES,
@@ -194,6 +199,20 @@ class Aws(ManagedCloud):
             if admin in seen:
                 yield key(f"cluster.admins[{i}]"), f"{admin!r} is listed twice (one access entry per principal)"
             seen.add(admin)
+
+    def certificate_problem(self, config: PlatformConfig, certificate: str) -> str | None:
+        match = ACM_CERTIFICATE_ARN.match(certificate)
+        if match is None:
+            return (
+                f"{certificate!r} is not an ACM certificate ARN; allowed: "
+                f"arn:aws:acm:{config.region}:<account>:certificate/<id> (a certificate for *.<domain>)"
+            )
+        if match["region"] != config.region:
+            return (
+                f"the certificate is in {match['region']}, but a load balancer takes ACM certificates only from its own "
+                f"region; request or import it in {config.region}"
+            )
+        return None
 
     def check_pool(self, config: PlatformConfig, i: int, pool: NodePool, offering: Offering) -> Iterable[Issue]:
         at = f"nodePools[{i}]"

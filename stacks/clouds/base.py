@@ -64,11 +64,14 @@ class Capability(StrEnum):
     """The cloud monitors node health (GPUs included) and can replace unhealthy nodes (``nodeHealth``)."""
     IN_CLUSTER_STORAGE = "in-cluster-storage"
     """Checkpoints and models go to a volume (PersistentVolumeClaim) per team."""
+    EXTERNAL_ENDPOINTS = "external-endpoints"
+    """Endpoints reachable from outside the cluster through the cloud's load balancer (``serving.external``)."""
 
 
 # Config key -> the capability that gives it a meaning. Keys not listed mean the same everywhere.
 FIELD_CAPABILITIES: dict[str, dict[str, Capability]] = {
     "nodeHealth": {"gpuHealth": Capability.NODE_REPAIR},
+    "serving": {"external": Capability.EXTERNAL_ENDPOINTS},
     "team": {"deployers": Capability.MANAGED_CLUSTER},
     "storage": {
         "bucket": Capability.OBJECT_STORAGE,

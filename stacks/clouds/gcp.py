@@ -13,6 +13,10 @@ from stacks.clouds.base import Capability, Issue, key
 from stacks.clouds.managed import ManagedCloud
 from stacks.model import Cloud, MigStrategy, NodePool, PlatformConfig
 
+# Certificate Manager resource IDs (certificatemanager API, CertificateMap name): what the Gateway's
+# networking.gke.io/certmap annotation names.
+CERTIFICATE_MAP = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+
 CONTROL_PLANE_CIDR = "172.16.0.0/28"
 """The control plane's range on private GKE clusters (also in components/gke_cluster.py)."""
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -38,6 +42,7 @@ class Gcp(ManagedCloud):
             Capability.RELEASE_CHANNELS,
             Capability.DRIVER_VERSIONS,
             Capability.PROJECTS,
+            Capability.EXTERNAL_ENDPOINTS,
         }
     )
     builder = "infra.clouds.gcp"
@@ -65,6 +70,15 @@ class Gcp(ManagedCloud):
             "deployer": f"a Google identity with roles/container.admin, roles/compute.networkAdmin, "
             f"roles/iam.serviceAccountAdmin and roles/resourcemanager.projectIamAdmin on {config.project}{storage}",
         }
+
+    def certificate_problem(self, config: PlatformConfig, certificate: str) -> str | None:
+        if CERTIFICATE_MAP.match(certificate):
+            return None
+        return (
+            f"{certificate!r} is not a Certificate Manager certificate map name; allowed: the map's name in project "
+            f"{config.project} (lowercase letters, digits and '-', starting with a letter, at most 63 characters), "
+            "holding a certificate for *.<domain>"
+        )
 
     def check(self, config: PlatformConfig) -> Iterable[Issue]:
         version = config.cluster.kubernetes_version

@@ -51,6 +51,10 @@ class ManagedCloud(CloudBackend):
         """Why the cloud refuses ``network`` on its public endpoint, or ``None``."""
         return None
 
+    @abstractmethod
+    def certificate_problem(self, config: PlatformConfig, certificate: str) -> str | None:
+        """Why ``serving.external.certificate`` cannot be the endpoints' TLS certificate here, or ``None``."""
+
     # ------------------------------------------------------------ resolution
 
     def offering(self, pool: NodePool) -> Offering:
@@ -101,6 +105,9 @@ class ManagedCloud(CloudBackend):
         yield from self._stack_zones(config)
         yield from self._network(config)
         yield from self._endpoint(config)
+        external = config.serving.external
+        if external is not None and (problem := self.certificate_problem(config, external.certificate)):
+            yield key("serving.external.certificate"), problem
         for i, pool in enumerate(config.node_pools):
             yield from self._pool(config, i, pool)
 
