@@ -4,7 +4,8 @@
 
 The stack is an ``existing`` cluster with four pools (one time-sliced), eight teams and the serving stack;
 size N adds N endpoints spread over teams and pools, every third with a Hugging Face token (a Secret and a
-service account), every second scaling on vLLM's load through KEDA. Measured as ``benchmarks.train_jobs``
+service account), every second scaling on vLLM's load through KEDA, every fifth with a schedule of minimum
+replicas (the platform's own ScaledObject), every fourth with an API key (a Secret). Measured as ``benchmarks.train_jobs``
 measures jobs (the same helpers): ours (``parse`` + ``build``) and bare (``benchmarks/replay.py``), checked
 identical first, best times, their ratio, and the cost per endpoint over the same stack without endpoints.
 A benchmark, not a test: it prints figures and exits 0.
@@ -45,6 +46,10 @@ def make_raw(endpoints: int) -> dict[str, Any]:
             endpoint["hfToken"] = f"hf_token_{i}"
         if i % 2 == 0:
             endpoint.update(maxReplicas=2, scaling={"metric": "requests-waiting", "target": 5})
+        if i % 5 == 0:
+            endpoint.update(maxReplicas=2, schedule=[{"minReplicas": 2, "start": "08:00", "end": "20:00"}])
+        if i % 4 == 0:
+            endpoint["apiKey"] = f"key-{i}"
         out.append(endpoint)
     return {
         "cloud": "existing",

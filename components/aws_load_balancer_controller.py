@@ -137,7 +137,9 @@ class AwsLoadBalancerController(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[class_params]),
         )
         hosts = [
-            manifest_resource(f"{name}-{m['kind'].lower()}", m, pulumi.ResourceOptions(parent=self))
+            manifest_resource(
+                f"{name}-{m['metadata']['name']}-{m['kind'].lower()}", m, pulumi.ResourceOptions(parent=self)
+            )
             for m in host_policy_manifests("alb", args.domain)
         ]
         self.ready = [release, ingress_class, *hosts]

@@ -71,8 +71,10 @@ def _alb(route: Route, exposure: Exposure) -> list[dict[str, Any]]:
     meta = _meta(route, route.name)
     # Per target group (what the class cannot pin): pod IPs as targets, and vLLM's health endpoint.
     meta["annotations"] = {
-        # Pulumi would wait for the ALB and for ready replicas behind it: longer than a GPU node takes.
-        **L.SKIP_AWAIT,
+        # Ready once the controller has given it the ALB's address; Pulumi's default wait would also want ready
+        # replicas behind it (longer than a GPU node takes). Not skipAwait: that skips the wait on delete too, and
+        # the controller (and its IAM policy) must outlive the Ingress, or the ALB it clears on delete is left.
+        "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress}",
         "alb.ingress.kubernetes.io/target-type": "ip",
         "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS":443}]',
         "alb.ingress.kubernetes.io/healthcheck-path": HEALTH_PATH,
@@ -151,63 +153,100 @@ def route_manifests(route: Route, exposure: Exposure) -> list[dict[str, Any]]:
     return ROUTES[exposure.kind](route, exposure)
 
 
-# Per exposure kind: the object a team writes (API group, resource) and a CEL test that every host it serves is
-# one of its team's (``<name>-<team>.<domain>``; a rule or route without a host would serve every host).
-HOST_RULES: Mapping[str, tuple[str, str, str]] = {
-    "alb": (
-        "networking.k8s.io",
-        "ingresses",
+_API_PATH = "({p} == '/v1' || {p}.startsWith('/v1/'))"
+# What a team's route may be, per exposure kind: per (API group, resource) it writes, CEL tests and what they say.
+# Its hosts are its team's (``<name>-<team>.<domain>``; a rule or route without a host serves every host), it routes
+# only vLLM's OpenAI API (what the API key guards), over HTTPS only, through the platform's Cloud Armor policy.
+_INGRESS_TESTS: tuple[tuple[str, str], ...] = (
+    (
         "!has(object.spec.defaultBackend) && has(object.spec.rules) && "
         "object.spec.rules.all(r, has(r.host) && r.host.endsWith(variables.suffix))",
+        "'every host must be <endpoint>' + variables.suffix + ', and no default backend'",
     ),
-    "gke-gateway": (
-        "gateway.networking.k8s.io",
-        "httproutes",
+    (
+        "object.spec.rules.all(r, has(r.http) && r.http.paths.all(x, has(x.path) && x.pathType in ['Prefix', 'Exact'] "
+        f"&& {_API_PATH.format(p='x.path')}))",
+        "'only /v1 (Prefix or Exact) may be routed: the API key guards nothing else'",
+    ),
+    (
+        "!has(object.metadata.annotations) || !('alb.ingress.kubernetes.io/listen-ports' in object.metadata.annotations) "
+        "|| object.metadata.annotations['alb.ingress.kubernetes.io/listen-ports'] == '[{\"HTTPS\":443}]'",
+        "'listen-ports must be [{\"HTTPS\":443}]: the API key never travels in the clear'",
+    ),
+)
+_ROUTE_TESTS: tuple[tuple[str, str], ...] = (
+    (
         "has(object.spec.hostnames) && size(object.spec.hostnames) > 0 && "
         "object.spec.hostnames.all(h, h.endsWith(variables.suffix))",
+        "'every hostname must be <endpoint>' + variables.suffix",
     ),
-}
+    (
+        "has(object.spec.rules) && object.spec.rules.all(r, has(r.matches) && size(r.matches) > 0 && "
+        "r.matches.all(m, has(m.path) && m.path.type in ['PathPrefix', 'Exact'] && "
+        f"{_API_PATH.format(p='m.path.value')}))",
+        "'only /v1 (PathPrefix or Exact) may be routed: the API key guards nothing else'",
+    ),
+)
 HOST_POLICY = "gpu-platform-endpoint-hosts"
 
 
-def host_policy_manifests(kind: str, domain: str) -> list[dict[str, Any]]:
-    """A ValidatingAdmissionPolicy (and its binding) that keeps each team to its own host names: teams may
-    write routes in their namespaces, and one route to another team's host would take its traffic."""
-    group, resource, test = HOST_RULES[kind]
-    meta = {"name": HOST_POLICY, "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY}}
+Tests = tuple[tuple[str, str], ...]
+"""CEL tests of a ValidatingAdmissionPolicy, each with its message expression."""
+
+
+def _route_rules(kind: str, security_policy: str) -> list[tuple[str, str, Tests]]:
+    if kind == "alb":
+        return [("networking.k8s.io", "ingresses", _INGRESS_TESTS)]
+    rules: list[tuple[str, str, Tests]] = [("gateway.networking.k8s.io", "httproutes", _ROUTE_TESTS)]
+    if security_policy:
+        armor = (
+            f"has(object.spec.default) && has(object.spec.default.securityPolicy) && "
+            f"object.spec.default.securityPolicy == '{security_policy}'",
+            f"'the backend policy must name the platform\\'s Cloud Armor policy {security_policy}'",
+        )
+        rules.append(("networking.gke.io", "gcpbackendpolicies", (armor,)))
+    return rules
+
+
+def host_policy_manifests(kind: str, domain: str, security_policy: str = "") -> list[dict[str, Any]]:
+    """ValidatingAdmissionPolicies (and their bindings) that keep each team's routes to what the platform exposes:
+    teams write routes in their namespaces, and one route to another team's host would take its traffic, one to
+    another path or port would bypass the API key or TLS."""
     team = f"namespaceObject.metadata.labels['{L.TEAM_LABEL}']"
-    return [
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingAdmissionPolicy",
-            "metadata": meta,
-            "spec": {
-                "failurePolicy": "Fail",
-                "matchConstraints": {
-                    "namespaceSelector": {"matchExpressions": [{"key": L.TEAM_LABEL, "operator": "Exists"}]},
-                    "resourceRules": [
-                        {
-                            "apiGroups": [group],
-                            "apiVersions": ["v1"],
-                            "operations": ["CREATE", "UPDATE"],
-                            "resources": [resource],
-                        }
+    out: list[dict[str, Any]] = []
+    for group, resource, tests in _route_rules(kind, security_policy):
+        name = f"{HOST_POLICY}-{resource}"
+        meta = {"name": name, "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY}}
+        out += [
+            {
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingAdmissionPolicy",
+                "metadata": meta,
+                "spec": {
+                    "failurePolicy": "Fail",
+                    "matchConstraints": {
+                        "namespaceSelector": {"matchExpressions": [{"key": L.TEAM_LABEL, "operator": "Exists"}]},
+                        "resourceRules": [
+                            {
+                                "apiGroups": [group],
+                                "apiVersions": ["v1"],
+                                "operations": ["CREATE", "UPDATE"],
+                                "resources": [resource],
+                            }
+                        ],
+                    },
+                    "variables": [{"name": "suffix", "expression": f"'-' + {team} + '.{domain}'"}],
+                    "validations": [
+                        {"expression": test, "messageExpression": message, "reason": "Forbidden"}
+                        for test, message in tests
                     ],
                 },
-                "variables": [{"name": "suffix", "expression": f"'-' + {team} + '.{domain}'"}],
-                "validations": [
-                    {
-                        "expression": test,
-                        "messageExpression": "'every host must be <endpoint>' + variables.suffix",
-                        "reason": "Forbidden",
-                    }
-                ],
             },
-        },
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingAdmissionPolicyBinding",
-            "metadata": meta,
-            "spec": {"policyName": HOST_POLICY, "validationActions": ["Deny"]},
-        },
-    ]
+            {
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingAdmissionPolicyBinding",
+                "metadata": meta,
+                "spec": {"policyName": name, "validationActions": ["Deny"]},
+            },
+        ]
+    return out

@@ -137,10 +137,12 @@ class GkeGateway(pulumi.ComponentResource):
             metadata={"name": GATEWAY_NAMESPACE, "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY}},
             opts=child,
         )
+        # After what its load balancer uses (the address, and the SSL and Cloud Armor policies its GCP policies
+        # name), so that on destroy it and its load balancer go first.
         gateway = manifest_resource(
             f"{name}-gateway",
             gateway_manifest(args.domain, args.certificate_map, physical, args.namespace_label),
-            pulumi.ResourceOptions(parent=self, depends_on=[ns, address]),
+            pulumi.ResourceOptions(parent=self, depends_on=[ns, address, ssl, *ready]),
         )
         manifest_resource(
             f"{name}-ssl-policy",
@@ -148,8 +150,10 @@ class GkeGateway(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, depends_on=[ns, ssl]),
         )
         ready += [
-            manifest_resource(f"{name}-{m['kind'].lower()}", m, pulumi.ResourceOptions(parent=self))
-            for m in host_policy_manifests("gke-gateway", args.domain)
+            manifest_resource(
+                f"{name}-{m['metadata']['name']}-{m['kind'].lower()}", m, pulumi.ResourceOptions(parent=self)
+            )
+            for m in host_policy_manifests("gke-gateway", args.domain, armor)
         ]
         self.ready = [gateway, *ready]
         self.address = address.address

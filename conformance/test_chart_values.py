@@ -170,7 +170,10 @@ def test_serving_values_pins_and_runtime_match_upstream(reference_root: Path) ->
     (mine,) = runtime_manifest()["spec"]["containers"]
     assert mine["args"] == up["args"] and mine["command"][1:] == up["command"][1:]
     for probe in ("readinessProbe", "startupProbe"):  # successThreshold 1 is the API's default
-        assert all(mine[probe][k] == v for k, v in up[probe].items() if k != "successThreshold"), probe
+        assert all(mine[probe][k] == v for k, v in up[probe].items() if k not in ("successThreshold", "httpGet")), probe
+        # Upstream probes /v1/models; with an API key vLLM answers 401 there, so ours probe /health on the same port.
+        assert up[probe]["httpGet"]["path"] == "/v1/models" and mine[probe]["httpGet"]["path"] == "/health"
+        assert mine[probe]["httpGet"]["port"] == up[probe]["httpGet"]["port"]
     assert runtime_manifest()["spec"]["volumes"] == upstream["spec"]["volumes"]
     assert runtime_manifest()["spec"]["supportedModelFormats"] == upstream["spec"]["supportedModelFormats"]
 

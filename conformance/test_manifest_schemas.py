@@ -23,15 +23,23 @@ from infra.plan.validate import validate_manifests
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 Plans = Callable[[str], Capture]
+NO_REFERENCE_SCHEMA = {
+    ("elbv2.k8s.aws/v1beta1", "IngressClassParams"),
+    ("networking.gke.io/v1", "HealthCheckPolicy"),
+    ("networking.gke.io/v1", "GCPBackendPolicy"),
+    ("networking.gke.io/v1", "GCPGatewayPolicy"),
+}
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_object_is_valid_against_upstream_schemas(stack: str, stack_capture: Plans, crd_schema_dir: Path) -> None:
     report = validate_manifests(manifests(stack_capture(stack).registrations), crd_schema_dir)
     assert report.ok, report.render()
-    # Every kind the platform renders has an upstream schema: nothing is left unchecked.
-    assert report.not_validated == 0, report.render()
-    assert report.valid == report.objects > 0
+    # Every kind the platform renders has an upstream schema, except the clouds' own load-balancer kinds the
+    # reference does not carry (their fields are tested in tests/test_exposure.py): nothing else is left unchecked.
+    unchecked = {(u.api_version, u.kind) for u in report.unvalidated}
+    assert unchecked <= NO_REFERENCE_SCHEMA, report.render()
+    assert report.valid == report.objects - report.not_validated > 0
     assert report.warnings == (), "deprecated API versions in use"
 
 
@@ -40,7 +48,8 @@ def test_the_reference_layout_is_read_as_it_is(reference_root: Path, stack_captu
     rendered = [m for stack in STACKS for m in manifests(stack_capture(stack).registrations)]
     report = validate_manifests(rendered, reference_root / "schemas" / "crd")
     assert report.ok, report.render()
-    assert {u.api_version.split("/")[0] for u in report.unvalidated} <= {"karpenter.sh", "karpenter.k8s.aws"}
+    unchecked = {(u.api_version, u.kind) for u in report.unvalidated}
+    assert {a.split("/")[0] for a, _ in unchecked - NO_REFERENCE_SCHEMA} <= {"karpenter.sh", "karpenter.k8s.aws"}
 
 
 def _check_manifests(shared: Path, path: Path) -> subprocess.CompletedProcess[str]:

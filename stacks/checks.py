@@ -429,11 +429,23 @@ def _warm_capacity(c: PlatformConfig) -> Iterable[Issue]:
 
 
 def _external_endpoints(c: PlatformConfig) -> Iterable[Issue]:
-    if c.serving.external is not None and not c.serving.enabled and c.platform is None:
+    if c.serving.external is None or c.platform is not None:
+        return
+    if not c.serving.enabled:
         yield (
             key("serving.external"),
             "exposes the serving stack's endpoints, but serving.enabled is false; enable serving or remove external",
         )
+    # External hosts are <endpoint>-<team>.<domain>, and each team may serve only hosts ending in -<team>.<domain>:
+    # with teams `ml` and `research-ml`, `ml` could serve research-ml's hosts.
+    for i, team in enumerate(c.teams):
+        for other in c.teams:
+            if other.name != team.name and team.name.endswith(f"-{other.name}"):
+                yield (
+                    key(f"teams[{i}].name"),
+                    f"{team.name!r} ends in '-{other.name}': with external endpoints (<endpoint>-<team>.<domain>), "
+                    f"team {other.name} could serve {team.name}'s hosts; rename one of them",
+                )
 
 
 def _node_health(c: PlatformConfig) -> Iterable[Issue]:

@@ -48,7 +48,9 @@ def test_aws_endpoint_is_an_ingress_of_the_platforms_class(plan: Callable[..., A
     annotations = ingress["metadata"]["annotations"]
     assert annotations["alb.ingress.kubernetes.io/listen-ports"] == '[{"HTTPS":443}]'
     assert annotations["alb.ingress.kubernetes.io/healthcheck-path"] == "/health"
-    assert annotations["pulumi.com/skipAwait"] == "true"  # the ALB and a GPU replica take longer than Pulumi waits
+    # Waits for the ALB's address only (not for GPU replicas), and on delete for the controller to remove the ALB.
+    assert annotations["pulumi.com/waitFor"] == "jsonpath={.status.loadBalancer.ingress}"
+    assert "pulumi.com/skipAwait" not in annotations
     # The class, not the Ingress, decides what the load balancer is.
     params = inputs(capture, "kubernetes:elbv2.k8s.aws/v1beta1:IngressClassParams")["spec"]
     assert params["scheme"] == "internet-facing" and params["inboundCIDRs"] == ["0.0.0.0/0"]
@@ -169,8 +171,10 @@ def test_cloud_armor_takes_ten_ranges_a_rule_and_denies_the_rest() -> None:
 # ---------------------------------------------------------------- each team on its own hosts
 
 
-def _admits(kind: str, team: str, obj: dict[str, Any]) -> bool:
-    policy = host_policy_manifests(kind, "models.example.com")[0]["spec"]
+def _admits(kind: str, team: str, obj: dict[str, Any], resource: str = "", armor: str = "") -> bool:
+    """Whether the platform's admission policy for ``resource`` (the kind's first by default) admits ``obj``."""
+    policies = [m for m in host_policy_manifests(kind, "models.example.com", armor) if m["kind"] == VAP.rsplit(":")[-1]]
+    (policy,) = [p["spec"] for p in policies if p["metadata"]["name"].endswith(resource or p["metadata"]["name"])][:1]
     env = celpy.Environment()
 
     def run(expression: str, activation: dict[str, Any]) -> Any:
@@ -178,9 +182,15 @@ def _admits(kind: str, team: str, obj: dict[str, Any]) -> bool:
 
     namespace = {"metadata": {"labels": {"gpu-platform.io/team": team}}}
     suffix = run(policy["variables"][0]["expression"], {"namespaceObject": celpy.json_to_cel(namespace)})
-    (validation,) = policy["validations"]
     activation = {"object": celpy.json_to_cel(obj), "variables": celpy.json_to_cel({"suffix": str(suffix)})}
-    return bool(run(validation["expression"], activation))
+    return all(bool(run(v["expression"], activation)) for v in policy["validations"])
+
+
+def _ingress(host: str | None, path: str = "/v1", path_type: str = "Prefix", **annotations: str) -> dict[str, Any]:
+    rule: dict[str, Any] = {"http": {"paths": [{"path": path, "pathType": path_type}]}}
+    if host is not None:
+        rule["host"] = host
+    return {"metadata": {"annotations": annotations}, "spec": {"rules": [rule]}}
 
 
 @pytest.mark.parametrize(
@@ -192,35 +202,85 @@ def _admits(kind: str, team: str, obj: dict[str, Any]) -> bool:
     ],
 )
 def test_ingress_hosts_are_the_teams_own(host: str, admitted: bool) -> None:
-    ingress = {"spec": {"rules": [{"host": host, "http": {"paths": []}}]}}
-    assert _admits("alb", "inference", ingress) is admitted
+    assert _admits("alb", "inference", _ingress(host)) is admitted
 
 
 def test_ingress_without_a_host_or_with_a_default_backend_is_refused() -> None:
-    assert not _admits("alb", "inference", {"spec": {"rules": [{"http": {"paths": []}}]}})
+    assert not _admits("alb", "inference", _ingress(None))
     default = {"service": {"name": "x", "port": {"number": 80}}}
-    assert not _admits("alb", "inference", {"spec": {"defaultBackend": default}})
+    assert not _admits("alb", "inference", {"spec": {"defaultBackend": default, "rules": []}})
 
 
 @pytest.mark.parametrize(
-    ("hostnames", "admitted"),
+    ("path", "path_type", "admitted"),
     [
-        (["llama-research.models.example.com"], True),
-        (["llama-research.models.example.com", "llama-inference.models.example.com"], False),
-        ([], False),  # a route without hostnames takes every host of the listener
+        ("/v1", "Prefix", True),
+        ("/v1/chat/completions", "Exact", True),
+        ("/", "Prefix", False),
+        ("/invocations", "Prefix", False),
+        ("/v1*", "ImplementationSpecific", False),
     ],
 )
-def test_route_hosts_are_the_teams_own(hostnames: list[str], admitted: bool) -> None:
-    assert _admits("gke-gateway", "research", {"spec": {"hostnames": hostnames}}) is admitted
+def test_ingress_routes_only_the_api_the_key_guards(path: str, path_type: str, admitted: bool) -> None:
+    assert _admits("alb", "inference", _ingress("a-inference.models.example.com", path, path_type)) is admitted
 
 
-def test_host_policy_is_bound_and_installed(plan: Callable[..., Any]) -> None:
-    for stack in ("aws-dev", "gcp-dev"):
+def test_ingress_listens_on_https_only() -> None:
+    host = "a-inference.models.example.com"
+    https = {"alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS":443}]'}
+    assert _admits("alb", "inference", _ingress(host, **https))
+    plain = {"alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80},{"HTTPS":443}]'}
+    assert not _admits("alb", "inference", _ingress(host, **plain))
+
+
+@pytest.mark.parametrize(
+    ("hostnames", "path", "admitted"),
+    [
+        (["llama-research.models.example.com"], "/v1", True),
+        (["llama-research.models.example.com", "llama-inference.models.example.com"], "/v1", False),
+        ([], "/v1", False),  # a route without hostnames takes every host of the listener
+        (["llama-research.models.example.com"], "/", False),
+    ],
+)
+def test_route_hosts_and_paths_are_the_teams_own(hostnames: list[str], path: str, admitted: bool) -> None:
+    route = {
+        "spec": {"hostnames": hostnames, "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": path}}]}]}
+    }
+    assert _admits("gke-gateway", "research", route) is admitted
+
+
+def test_backend_policy_keeps_the_platforms_cloud_armor() -> None:
+    ours = {"spec": {"default": {"timeoutSec": 600, "securityPolicy": "gpu-dev-endpoints"}}}
+    assert _admits("gke-gateway", "research", ours, "gcpbackendpolicies", "gpu-dev-endpoints")
+    stripped = {"spec": {"default": {"timeoutSec": 600}}}
+    assert not _admits("gke-gateway", "research", stripped, "gcpbackendpolicies", "gpu-dev-endpoints")
+    # Without Cloud Armor (anyone may connect) there is nothing to keep: no policy on backend policies.
+    names = [m["metadata"]["name"] for m in host_policy_manifests("gke-gateway", "models.example.com")]
+    assert not any(n.endswith("gcpbackendpolicies") for n in names)
+
+
+def test_host_policies_are_bound_and_installed(plan: Callable[..., Any]) -> None:
+    expected = {"aws-dev": {"ingresses"}, "gcp-dev": {"httproutes", "gcpbackendpolicies"}}
+    for stack, resources in expected.items():
         capture = plan(fresh_raw(stack))
-        policy = inputs(capture, VAP)
-        binding = inputs(capture, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding")
-        assert policy["metadata"]["name"] == binding["spec"]["policyName"] == HOST_POLICY
-        assert binding["spec"]["validationActions"] == ["Deny"] and policy["spec"]["failurePolicy"] == "Fail"
+        policies = [r.inputs() for r in by_type(capture, VAP)]
+        bindings = [
+            r.inputs()
+            for r in by_type(capture, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding")
+        ]
+        assert {p["metadata"]["name"] for p in policies} == {f"{HOST_POLICY}-{r}" for r in resources}
+        assert {b["spec"]["policyName"] for b in bindings} == {p["metadata"]["name"] for p in policies}
+        assert all(b["spec"]["validationActions"] == ["Deny"] for b in bindings)
+        assert all(p["spec"]["failurePolicy"] == "Fail" for p in policies)
+
+
+def test_team_names_may_not_end_in_another_teams() -> None:
+    config = fresh_raw("aws-dev")
+    config["teams"][0]["name"] = "ml-inference"
+    config["teams"][0]["gpuQuota"] = {"l4-spot": 2}
+    config["training"] = {}
+    errors = config_errors(config)
+    assert any(e.startswith("gpu-platform:teams[0].name: 'ml-inference' ends in '-inference'") for e in errors), errors
 
 
 # ---------------------------------------------------------------- API key, schedule, team stacks
