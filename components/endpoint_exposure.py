@@ -155,12 +155,14 @@ def route_manifests(route: Route, exposure: Exposure) -> list[dict[str, Any]]:
 
 _API_PATH = "({p} == '/v1' || {p}.startsWith('/v1/'))"
 # What a team's route may be, per exposure kind: per (API group, resource) it writes, CEL tests and what they say.
-# Its hosts are its team's (``<name>-<team>.<domain>``; a rule or route without a host serves every host), it routes
+# Its hosts are its team's, one label under the domain as the wildcard certificate covers (``<name>-<team>.<domain>``;
+# a rule or route without a host serves every host), it routes
 # only vLLM's OpenAI API (what the API key guards), over HTTPS only, through the platform's Cloud Armor policy.
 _INGRESS_TESTS: tuple[tuple[str, str], ...] = (
     (
         "!has(object.spec.defaultBackend) && has(object.spec.rules) && "
-        "object.spec.rules.all(r, has(r.host) && r.host.endsWith(variables.suffix))",
+        "object.spec.rules.all(r, has(r.host) && r.host.endsWith(variables.suffix) && "
+        "r.host.matches('^[a-z0-9-]+' + variables.suffix + '$'))",
         "'every host must be <endpoint>' + variables.suffix + ', and no default backend'",
     ),
     (
@@ -177,7 +179,7 @@ _INGRESS_TESTS: tuple[tuple[str, str], ...] = (
 _ROUTE_TESTS: tuple[tuple[str, str], ...] = (
     (
         "has(object.spec.hostnames) && size(object.spec.hostnames) > 0 && "
-        "object.spec.hostnames.all(h, h.endsWith(variables.suffix))",
+        "object.spec.hostnames.all(h, h.endsWith(variables.suffix) && h.matches('^[a-z0-9-]+' + variables.suffix + '$'))",
         "'every hostname must be <endpoint>' + variables.suffix",
     ),
     (

@@ -29,6 +29,12 @@ SCALING_QUERIES = {
     "requests-running": "vllm:num_requests_running",
     "kv-cache": "vllm:kv_cache_usage_perc",
 }
+DRAIN_S = 120
+"""A replica told to stop (scale-in, a rollout, the end of a schedule window) keeps serving this long first: the
+Service and the load balancer stop sending it new requests meanwhile, and requests in flight (long generations,
+streams) finish, which vLLM's own shutdown would cut off."""
+GRACE_S = DRAIN_S + 30
+"""The pod's termination grace period: the drain, then vLLM's own shutdown."""
 # vLLM's /health: up once the weights are loaded, and open with an API key (which guards /v1/* only).
 _PROBE = {"httpGet": {"path": "/health", "port": PORT}}
 
@@ -69,6 +75,7 @@ def runtime_manifest() -> dict[str, Any]:
                         "failureThreshold": 60,
                     },
                     "volumeMounts": [{"name": "devshm", "mountPath": "/dev/shm"}],
+                    "lifecycle": {"preStop": {"sleep": {"seconds": DRAIN_S}}},
                 }
             ],
             "volumes": [{"name": "devshm", "emptyDir": {"medium": "Memory"}}],
@@ -180,6 +187,7 @@ def inference_service_manifest(e: EndpointSpec) -> dict[str, Any]:
         "maxReplicas": e.max_replicas,
         "nodeSelector": dict(e.node_selector),
         "tolerations": [dict(t) for t in e.tolerations],
+        "terminationGracePeriodSeconds": GRACE_S,
         "model": model,
     }
     if autoscaling is not None:

@@ -15,6 +15,7 @@ from components.inference_service import (
     PORT,
     SCALING_QUERIES,
     TEAM_LABEL,
+    GRACE_S,
     EndpointSpec,
     runtime_manifest,
     secret_env,
@@ -57,6 +58,7 @@ def deployment_manifest(e: EndpointSpec) -> dict[str, Any]:
     pod: dict[str, Any] = {
         "nodeSelector": dict(e.node_selector),
         "tolerations": [dict(t) for t in e.tolerations],
+        "terminationGracePeriodSeconds": GRACE_S,
         "containers": [
             {
                 **{k: v for k, v in container.items() if k not in ("args", "env", "volumeMounts")},

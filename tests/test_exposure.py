@@ -199,6 +199,7 @@ def _ingress(host: str | None, path: str = "/v1", path_type: str = "Prefix", **a
         ("qwen-inference.models.example.com", True),
         ("qwen-research.models.example.com", False),  # another team's host
         ("qwen-inference.models.example.com.evil.io", False),
+        ("a.qwen-inference.models.example.com", False),  # two labels: not what *.<domain> covers
     ],
 )
 def test_ingress_hosts_are_the_teams_own(host: str, admitted: bool) -> None:
@@ -414,3 +415,21 @@ def test_llm_inference_service_is_refused_with_what_it_needs() -> None:
     (error,) = config_errors(config)
     assert error.startswith("gpu-platform:serving.endpoints[0].kind: LLMInferenceService needs KServe's llmisvc charts")
     assert "InferencePool" in error and "allowed: InferenceService" in error
+
+
+def test_plain_mode_endpoint_is_exposed_through_its_own_service(plan: Callable[..., Any]) -> None:
+    config = fresh_raw("aws-dev")
+    config["serving"]["mode"] = "plain"
+    capture = plan(config)
+    (path,) = inputs(capture, INGRESS)["spec"]["rules"][0]["http"]["paths"]
+    assert path["backend"]["service"] == {"name": "qwen-7b", "port": {"number": 80}}
+    (deployment,) = [r for r in by_type(capture, "kubernetes:apps/v1:Deployment") if r.name.startswith("endpoints-")]
+    env = deployment.inputs()["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {
+        "name": "VLLM_API_KEY",
+        "valueFrom": {"secretKeyRef": {"name": "qwen-7b-api-key", "key": "VLLM_API_KEY"}},
+    } in env
+    (scaled,) = [
+        r.inputs() for r in by_type(capture, SCALED) if r.inputs()["metadata"]["namespace"] == "team-inference"
+    ]
+    assert scaled["spec"]["scaleTargetRef"] == {"name": "qwen-7b"}

@@ -379,3 +379,25 @@ def test_plaintext_endpoint_token_in_a_stack_file_is_refused(tmp_path: Any) -> N
     issues = [str(i) for i in load_stack_file(path).issues]
     assert any(i.startswith("gpu-platform:serving.endpoints[0].hfToken: is plain text") for i in issues)
     assert not any("hf_plain" in i for i in issues)
+
+
+def test_replicas_drain_before_they_stop(plan: Callable[..., Any]) -> None:
+    """Scale-in, rollouts and the end of a schedule window stop replicas: in-flight generations get to finish."""
+    from components.inference_service import DRAIN_S
+
+    capture = plan(raw("aws-dev"))
+    (runtime,) = by_type(capture, RUNTIME)
+    (container,) = runtime.inputs()["spec"]["containers"]
+    assert container["lifecycle"] == {"preStop": {"sleep": {"seconds": DRAIN_S}}} and DRAIN_S >= 60
+    assert isvc(capture, "qwen-7b")["spec"]["predictor"]["terminationGracePeriodSeconds"] > DRAIN_S
+    config = raw("aws-dev")
+    config["serving"]["mode"] = "plain"
+    for endpoint in config["serving"]["endpoints"]:
+        del endpoint["external"], endpoint["apiKey"]
+    config["serving"].pop("external")
+    (deployment,) = [
+        r for r in by_type(plan(config), "kubernetes:apps/v1:Deployment") if r.name.startswith("endpoints-")
+    ]
+    pod = deployment.inputs()["spec"]["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] > DRAIN_S
+    assert pod["containers"][0]["lifecycle"] == {"preStop": {"sleep": {"seconds": DRAIN_S}}}
