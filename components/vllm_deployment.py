@@ -12,10 +12,10 @@ from typing import Any
 from components import labels as L
 from components.inference_service import (
     ENDPOINT_LABEL,
+    GRACE_S,
     PORT,
     SCALING_QUERIES,
     TEAM_LABEL,
-    GRACE_S,
     EndpointSpec,
     runtime_manifest,
     secret_env,
