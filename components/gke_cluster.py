@@ -106,6 +106,7 @@ def kubeconfig(name: str, endpoint: str, ca_data: str) -> str:
 
 
 class GkeCluster(pulumi.ComponentResource):
+    network_id: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
     cluster_id: pulumi.Output[str]
     endpoint: pulumi.Output[str]
@@ -254,6 +255,7 @@ class GkeCluster(pulumi.ComponentResource):
         self.ready.append(system_pool)
         self.cluster_name = cluster.name
         self.cluster_id = cluster.id
+        self.network_id = network.id
         self.cluster = cluster
         self.endpoint = cluster.endpoint
         self.kubeconfig = pulumi.Output.secret(

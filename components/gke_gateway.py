@@ -22,9 +22,12 @@ from components.endpoint_exposure import (
     host_policy_manifests,
     security_policy_name,
 )
+from components.inference_service import PORT
 from components.manifests import manifest_resource
 
 GATEWAY_CLASS = "gke-l7-global-external-managed"
+LOAD_BALANCER_RANGES = ("35.191.0.0/16", "130.211.0.0/22")
+"""Where a global external Application Load Balancer's proxies and health checks come from."""
 ARMOR_RANGES_PER_RULE = 10
 """Cloud Armor's basic match (``SRC_IPS_V1``) takes at most 10 ranges per rule."""
 ARMOR_DEFAULT_PRIORITY = 2147483647
@@ -101,6 +104,10 @@ class GkeGatewayArgs:
     source_ranges: list[str]
     namespace_label: str
     """Label of the namespaces that may attach routes (the teams')."""
+    network: pulumi.Input[str]
+    """The cluster's VPC network: the load balancer's proxies and health checks reach the replicas through it."""
+    node_tag: str
+    """Network tag of the cluster's nodes."""
 
 
 class GkeGateway(pulumi.ComponentResource):
@@ -132,6 +139,24 @@ class GkeGateway(pulumi.ComponentResource):
                     opts=child,
                 )
             )
+        # Google's front ends and health checkers reach the replicas' pods (container-native load balancing, on the
+        # vLLM port) from these ranges ("Firewall rules" of Cloud Load Balancing, global external Application Load
+        # Balancer): allowed here rather than trusted to the Gateway controller.
+        ready.append(
+            gcp.compute.Firewall(
+                f"{name}-load-balancer",
+                name=physical,
+                project=args.project,
+                network=args.network,
+                direction="INGRESS",
+                priority=1000,
+                source_ranges=list(LOAD_BALANCER_RANGES),
+                allows=[{"protocol": "tcp", "ports": [str(PORT)]}],
+                target_tags=[args.node_tag],
+                description="Google's load balancers and health checks to the GPU platform's endpoints",
+                opts=child,
+            )
+        )
         ns = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={"name": GATEWAY_NAMESPACE, "labels": {L.MANAGED_BY_LABEL: L.MANAGED_BY}},

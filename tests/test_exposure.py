@@ -139,6 +139,11 @@ def test_gcp_endpoint_is_a_route_on_the_platforms_gateway(plan: Callable[..., An
     assert backend["default"]["timeoutSec"] == 600  # the 30 s default cuts off long generations
     armor = inputs(capture, "gcp:compute/securityPolicy:SecurityPolicy")
     assert backend["default"]["securityPolicy"] == armor["name"]
+    (firewall,) = [
+        r.inputs() for r in by_type(capture, "gcp:compute/firewall:Firewall") if r.inputs()["name"] == address["name"]
+    ]
+    assert sorted(firewall["sourceRanges"]) == ["130.211.0.0/22", "35.191.0.0/16"]  # Google's proxies, health checks
+    assert firewall["allows"] == [{"protocol": "tcp", "ports": ["8080"]}]
     ssl = inputs(capture, "gcp:compute/sSLPolicy:SSLPolicy")
     assert ssl["minTlsVersion"] == "TLS_1_2"
     outputs = capture.outputs

@@ -7,7 +7,7 @@ import pulumi_gcp as gcp
 
 from components.catalog import CATALOG_DATE
 from components.gcs_storage import GcsModelStorage, GcsModelStorageArgs
-from components.gke_cluster import GkeCluster, GkeClusterArgs
+from components.gke_cluster import GkeCluster, GkeClusterArgs, node_tag
 from components.gke_gateway import GkeGateway, GkeGatewayArgs
 from components.gke_gpu_pool import GkeGpuPool, GkeGpuPoolArgs
 from components.labels import TEAM_LABEL
@@ -111,6 +111,8 @@ def build(config: PlatformConfig, pools: list[ResolvedPool]) -> Cluster:
                 certificate_map=external.certificate,
                 source_ranges=list(external.source_ranges),
                 namespace_label=TEAM_LABEL,
+                network=gke.network_id,
+                node_tag=node_tag(c.name),
             ),
             pulumi.ResourceOptions(providers={"gcp": provider, "kubernetes": provider_k8s}),
         )
