@@ -342,7 +342,7 @@ def test_gke_private_endpoint_only(gcp_raw: dict[str, Any], plan: Any) -> None:
 
 def test_gke_opens_installed_webhooks_to_the_control_plane(gcp_raw: dict[str, Any], plan: Any) -> None:
     capture = plan(gcp_raw)
-    rule = one(capture, "gcp:compute/firewall:Firewall")
+    (rule,) = [r.inputs() for r in by_type(capture, "gcp:compute/firewall:Firewall") if r.name.endswith("-webhooks")]
     assert rule["sourceRanges"] == ["172.16.0.0/28"] and rule["direction"] == "INGRESS"
     # Kueue's visibility API and the webhooks (Kueue, Trainer, KServe, KEDA) on 9443; KEDA's metrics API on
     # 6443; cert-manager's webhook on 10250.

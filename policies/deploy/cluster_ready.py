@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from policies.deploy.common import EKS_CLUSTER, EKS_NODE_GROUP, GKE_CLUSTER, GKE_NODE_POOL, is_system_pool, kind_of
-from policies.graph import Graph, Node, short
+from policies.graph import Graph, Node, get, short
 from policies.stack_policy import Finding, stack_policy
 
 NAME = "kubernetes-after-cluster-ready"
@@ -25,9 +25,11 @@ def readiness(graph: Graph) -> list[Node]:
     if graph.of_type(EKS_CLUSTER):
         needed += [n for n in graph.of_type(EKS_NODE_GROUP) if is_system_pool(n)]
         needed += graph.of_type(ACCESS_POLICY)
-    if graph.of_type(GKE_CLUSTER):
+    for cluster in graph.of_type(GKE_CLUSTER):
         needed += [n for n in graph.of_type(GKE_NODE_POOL) if is_system_pool(n)]
-        needed += graph.of_type(FIREWALL)
+        # The rules from the control plane (to the webhooks): other rules (load balancers') gate no API call.
+        source = get(cluster.props, "privateClusterConfig", "masterIpv4CidrBlock")
+        needed += [f for f in graph.of_type(FIREWALL) if source in (get(f.props, "sourceRanges") or [])]
     return needed
 
 
