@@ -56,6 +56,8 @@ def controller_values(
         # The platform makes no LoadBalancer Services: keep the controller's webhook off every Service in the cluster.
         "enableServiceMutatorWebhook": False,
         "defaultSSLPolicy": SSL_POLICY,
+        # With the other controllers, on the system nodes (GPU nodes come and go, and cost).
+        "nodeSelector": dict(L.SYSTEM_NODES),
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 
 from components import helm
+from components import labels as L
 from components.aws_iam import irsa_role, policy_document
 from components.versions import CLUSTER_AUTOSCALER, CLUSTER_AUTOSCALER_IMAGES
 from components.warm_capacity import EXPENDABLE_PODS_PRIORITY_CUTOFF
@@ -97,7 +98,7 @@ def helm_values(
             "expendable-pods-priority-cutoff": EXPENDABLE_PODS_PRIORITY_CUTOFF,
         },
         # Never on a GPU node it might remove.
-        "nodeSelector": {"gpu-platform.io/role": "system"},
+        "nodeSelector": dict(L.SYSTEM_NODES),
         "priorityClassName": "system-cluster-critical",
     }
 

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components import labels as L
 from components.aws_iam import assume_role_policy, node_role
 from components.kubeconfig import exec_kubeconfig
 
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 LOG_TYPES = ("api", "audit", "authenticator")
 LOG_RETENTION_DAYS = 90
-SYSTEM_ROLE_LABEL = {"gpu-platform.io/role": "system"}
+SYSTEM_ROLE_LABEL = L.SYSTEM_NODES
 """System nodes carry this label; platform controllers select it."""
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
+from components import labels as L
 from components.kubeconfig import exec_kubeconfig
 
 # What a node's service account needs, and nothing more (GKE hardening guide).
@@ -24,7 +25,7 @@ NODE_ROLES = (
 )
 CONTROL_PLANE_CIDR = "172.16.0.0/28"
 """The control plane's range (VPC peering): GKE opens 443 and 10250 from it to the nodes, nothing else."""
-SYSTEM_ROLE_LABEL = {"gpu-platform.io/role": "system"}
+SYSTEM_ROLE_LABEL = L.SYSTEM_NODES
 
 
 def node_tag(cluster: str) -> str:

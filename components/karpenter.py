@@ -364,7 +364,7 @@ class Karpenter(pulumi.ComponentResource):
                 "settings": {"clusterName": args.cluster_name, "interruptionQueue": queue.name},
                 "serviceAccount": {"name": SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
                 # Never on a node Karpenter itself manages.
-                "nodeSelector": {"gpu-platform.io/role": "system"},
+                "nodeSelector": dict(L.SYSTEM_NODES),
                 "replicas": 2,
             },
             self,

@@ -23,6 +23,8 @@ DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
 """Selects the named device-plugin config (sharing settings) a node uses."""
 SIMULATED_POOL_LABEL = "run.ai/simulated-gpu-node-pool"
 """fake-gpu-operator's default ``topology.nodePoolLabelKey``: marks simulated GPU nodes."""
+SYSTEM_NODES = {"gpu-platform.io/role": "system"}
+"""Label of the system (CPU) nodes, and the node selector of the controllers the platform runs there."""
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "gpu-platform"
 MIG_CONFIG_LABEL = "nvidia.com/mig.config"
