@@ -3,7 +3,7 @@ config against before anything runs. Importing this module builds policy objects
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from policies import cloud_quota, deploy, gpu_limits, gpu_tolerations, pinned_versions
+from policies import cloud_quota, deploy, fit, gpu_limits, gpu_tolerations, pinned_versions
 
 NAME = "gpu-platform"
 LEVEL = EnforcementLevel.MANDATORY
@@ -15,6 +15,9 @@ POLICIES: list[Policy] = [
     # The quota policy runs before its advisory companion, which reports what it found.
     cloud_quota.policy,
     cloud_quota.unknown_policy,
+    # Capacity and fit below the cloud quota: queue and namespace quotas within the pools, workloads within both.
+    fit.capacity_policy,
+    fit.fit_policy,
     # Deployability: what `pulumi up` would refuse or deploy broken (policies/deploy/).
     *(module.policy for module in deploy.MODULES),
 ]

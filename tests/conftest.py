@@ -17,7 +17,8 @@ import pytest
 
 from infra.plan.engine import Capture, Registration
 from infra.plan.references import plan_config
-from stacks.loader import ConfigError, parse, read_stack_file
+from policies.graph import Node
+from stacks.loader import ConfigError, load_file, parse, read_stack_file
 from stacks.model import PlatformConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,3 +78,31 @@ def plan() -> Callable[[dict[str, Any] | PlatformConfig], Capture]:
 
 def by_type(capture: Capture, type_: str) -> list[Registration]:
     return [r for r in capture.registrations if r.type == type_]
+
+
+def nodes_of(capture: Capture) -> list[Node]:
+    """The captured registrations as the policies see them in AnalyzeStack."""
+    return [
+        Node(
+            urn=r.urn,
+            type=r.type,
+            name=r.name,
+            props=r.inputs(),
+            parent=r.parent,
+            dependencies=tuple(r.dependencies),
+            provider=r.provider.rsplit("::", 1)[0] if r.provider else "",
+            property_dependencies={k: tuple(v) for k, v in r.property_dependencies.items()},
+        )
+        for r in capture.registrations
+    ]
+
+
+@pytest.fixture(scope="session")
+def graphs() -> dict[str, list[Node]]:
+    """Every example stack's graph as the policies see it, planned once per test process (tests change copies)."""
+    from infra.plan.references import plan_config
+
+    out = {}
+    for stack in STACKS:
+        out[stack] = nodes_of(plan_config(load_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml"), stack))
+    return out

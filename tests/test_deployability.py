@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from infra.plan.engine import Capture
 from policies.deploy import (
     MODULES,
     cluster_ready,
@@ -24,37 +23,9 @@ from policies.deploy import (
     webhook_firewall,
 )
 from policies.graph import Graph, Node
-from stacks.loader import load_file
 from tests.conftest import ROOT, STACKS
 
 CHECKS: dict[str, Callable[[Graph, dict[str, Any]], list[tuple[str, str]]]] = {m.NAME: m.check for m in MODULES}
-
-
-def nodes_of(capture: Capture) -> list[Node]:
-    """The captured registrations as the policies see them in AnalyzeStack."""
-    return [
-        Node(
-            urn=r.urn,
-            type=r.type,
-            name=r.name,
-            props=r.inputs(),
-            parent=r.parent,
-            dependencies=tuple(r.dependencies),
-            provider=r.provider.rsplit("::", 1)[0] if r.provider else "",
-            property_dependencies={k: tuple(v) for k, v in r.property_dependencies.items()},
-        )
-        for r in capture.registrations
-    ]
-
-
-@pytest.fixture(scope="module")
-def graphs() -> dict[str, list[Node]]:
-    from infra.plan.references import plan_config
-
-    out = {}
-    for stack in STACKS:
-        out[stack] = nodes_of(plan_config(load_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml"), stack))
-    return out
 
 
 def mutate(nodes: list[Node], match: Callable[[Node], bool], **changes: Any) -> list[Node]:

@@ -15,7 +15,7 @@ from infra.plan.engine import run_program
 from infra.plan.policy_runner import PolicyConfigError, run_policies
 from policies import gpu_limits, gpu_tolerations, pinned_versions
 from stacks.loader import parse
-from tests.conftest import ROOT
+from tests.conftest import ROOT, fresh_raw
 
 PACK = ROOT / "policies"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -230,6 +230,8 @@ def test_grpc_run_reports_each_policy_on_the_resource(captured_with_bad_workload
         "pinned-versions": "mandatory",
         "gpu-cloud-quota": "mandatory",
         "gpu-cloud-quota-unknown": "advisory",
+        "gpu-pool-capacity": "mandatory",
+        "gpu-workload-fit": "mandatory",
         "crds-before-custom-resources": "mandatory",
         "kubernetes-after-cluster-ready": "mandatory",
         "gpu-pools-scale": "mandatory",
@@ -292,3 +294,18 @@ def test_policy_pack_main_only_builds_the_pack() -> None:
     for module in ("gpu_limits", "gpu_tolerations", "pinned_versions"):
         assert "PolicyPack(" not in (PACK / f"{module}.py").read_text()
     assert (PACK / "PulumiPolicy.yaml").exists() and (PACK / "requirements.txt").exists()
+
+
+def test_grpc_run_refuses_queue_quotas_above_the_pool(plan: Any) -> None:
+    """Through the analyzer protocol: a stack that allows overcommit passes its own config checks, and the pack
+    still refuses quotas above the pool unless its policy config allows overcommit too."""
+    config = fresh_raw("gcp-dev")
+    config["queues"] = {**config.get("queues", {}), "allowOvercommit": True}
+    config["teams"][0]["gpuQuota"]["l4-spot"] = 40
+    registrations = plan(config).registrations
+    run = run_policies(registrations, "overcommit", PACK)
+    (violation,) = [v for v in run.violations if v.message.startswith("ClusterQueues promise")]
+    assert violation.policy == "gpu-pool-capacity" and violation.enforcement_level == "mandatory"
+    assert "on pool l4-spot" in violation.message
+    allowed = run_policies(registrations, "overcommit", PACK, {"gpu-pool-capacity": {"allowOvercommit": True}})
+    assert not [v for v in allowed.violations if v.policy == "gpu-pool-capacity"]

@@ -1,0 +1,99 @@
+"""What a GPU pool can hold, read from the resource graph alone. Pure functions.
+
+A pool is the nodes that carry ``gpu-platform.io/pool=<name>``. What one node of it advertises and how many
+nodes it may grow to come from the cloud resource that makes it, so the capacity policies hold for any
+program that builds pools with the platform's components, with or without its config model:
+
+- an EKS managed node group: its Cluster Autoscaler node-template tags (what a node advertises after
+  sharing, MIG and EFA) and ``scalingConfig.maxSize``;
+- a GKE node pool: its guest accelerators (times the clients each GPU is shared by) and
+  ``autoscaling.totalMaxNodeCount``.
+
+Pools whose capacity the graph does not state (Karpenter NodePools, nodes of an existing cluster, GKE MIG
+partitions) are left to the config checks: nothing here guesses.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from policies.graph import Graph, Node, get
+
+POOL_LABEL = "gpu-platform.io/pool"
+GPU = "nvidia.com/gpu"
+AUTOSCALER_TAG = "k8s.io/cluster-autoscaler/node-template/resources/"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
+
+
+def is_gpu_resource(resource: str) -> bool:
+    """NVIDIA's extended resources: whole GPUs, shared GPUs, MIG slices."""
+    return resource.startswith("nvidia.com/")
+
+
+def number(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class PoolCapacity:
+    pool: str
+    urn: str
+    per_node: Mapping[str, int]
+    """GPU resources one node advertises."""
+    max_nodes: int
+
+    def total(self, resource: str) -> int:
+        return self.per_node.get(resource, 0) * self.max_nodes
+
+    def describe(self, resource: str) -> str:
+        return f"{self.max_nodes} nodes x {self.per_node.get(resource, 0)} {resource}"
+
+
+def _eks(node: Node) -> PoolCapacity | None:
+    pool = get(node.props, "labels", POOL_LABEL)
+    tags = get(node.props, "tags") or {}
+    per_node = {
+        key.removeprefix(AUTOSCALER_TAG): amount
+        for key, value in tags.items()
+        if key.startswith(AUTOSCALER_TAG)
+        and is_gpu_resource(key.removeprefix(AUTOSCALER_TAG))
+        and (amount := number(value)) is not None
+    }
+    most = number(get(node.props, "scalingConfig", "maxSize"))
+    if not isinstance(pool, str) or not per_node or most is None:
+        return None
+    return PoolCapacity(pool, node.urn, per_node, most)
+
+
+def _gke(node: Node) -> PoolCapacity | None:
+    pool = get(node.props, "nodeConfig", "labels", POOL_LABEL)
+    accelerators = get(node.props, "nodeConfig", "guestAccelerators") or []
+    most = number(get(node.props, "autoscaling", "totalMaxNodeCount"))
+    if not isinstance(pool, str) or len(accelerators) != 1 or most is None:
+        return None
+    (accelerator,) = accelerators
+    if get(accelerator, "gpuPartitionSize"):
+        return None  # MIG: GKE advertises one nvidia.com/gpu per partition; the partition count is not stated here
+    gpus = number(get(accelerator, "count"))
+    clients = number(get(accelerator, "gpuSharingConfig", "maxSharedClientsPerGpu")) or 1
+    if gpus is None:
+        return None
+    return PoolCapacity(pool, node.urn, {GPU: gpus * clients}, most)
+
+
+POOL_SOURCES: Mapping[str, Callable[[Node], PoolCapacity | None]] = {EKS_NODE_GROUP: _eks, GKE_NODE_POOL: _gke}
+"""Cloud resource type -> what a pool made by it holds (None where the resource does not say)."""
+
+
+def pool_capacities(graph: Graph) -> dict[str, PoolCapacity]:
+    """Pool name -> its capacity, for every pool whose capacity the graph states."""
+    found: dict[str, PoolCapacity] = {}
+    for node in graph.of_type(*POOL_SOURCES):
+        capacity = POOL_SOURCES[node.type](node)
+        if capacity is not None:
+            found[capacity.pool] = capacity
+    return found
