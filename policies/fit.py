@@ -58,7 +58,8 @@ def check_capacity(graph: Graph, config: Mapping[str, Any]) -> list[Finding]:
             if pool in pools and nominal:
                 promised.setdefault((pool, resource), []).append((queue, nominal))
     findings: list[Finding] = []
-    for (pool, resource), queues in sorted(promised.items()):
+    for (pool, resource), unsorted in sorted(promised.items()):
+        queues = sorted(unsorted, key=lambda q: str(get(q[0].props, "metadata", "name")))
         capacity = pools[pool]
         total = sum(n for _, n in queues)
         if total > capacity.total(resource):

@@ -66,6 +66,8 @@ class Node:
     provider: str = ""
     """URN of the provider resource, or empty."""
     property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    protect: bool = False
+    """The resource is protected from deletion (``protect=True``)."""
 
     def is_kubernetes_object(self) -> bool:
         return self.type.startswith("kubernetes:") and not self.type.startswith("pulumi:")
@@ -82,6 +84,7 @@ def from_policy_resources(resources: Iterable[PolicyResource]) -> list["Node"]:
             dependencies=tuple(d.urn for d in r.dependencies),
             provider=r.provider.urn if r.provider is not None else "",
             property_dependencies={k: tuple(d.urn for d in v) for k, v in r.property_dependencies.items()},
+            protect=bool(r.opts.protect),
         )
         for r in resources
     ]

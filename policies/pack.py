@@ -3,7 +3,7 @@ config against before anything runs. Importing this module builds policy objects
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from policies import cloud_quota, deploy, fit, gpu_limits, gpu_tolerations, pinned_versions
+from policies import cloud_quota, deploy, fit, gpu_limits, gpu_tolerations, pinned_versions, security
 
 NAME = "gpu-platform"
 LEVEL = EnforcementLevel.MANDATORY
@@ -18,6 +18,8 @@ POLICIES: list[Policy] = [
     # Capacity and fit below the cloud quota: queue and namespace quotas within the pools, workloads within both.
     fit.capacity_policy,
     fit.fit_policy,
+    # Security: hardened nodes, restricted endpoints, protected storage, least-privilege workloads.
+    *security.POLICIES,
     # Deployability: what `pulumi up` would refuse or deploy broken (policies/deploy/).
     *(module.policy for module in deploy.MODULES),
 ]

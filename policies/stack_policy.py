@@ -42,7 +42,8 @@ def stack_policy(
     level: EnforcementLevel = EnforcementLevel.MANDATORY,
 ) -> StackValidationPolicy:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        for urn, message in check(stack_graph(args), args.get_config() or {}):
+        # Sorted: the engine registers resources in the order their inputs resolve, and the report must not follow.
+        for urn, message in sorted(check(stack_graph(args), args.get_config() or {})):
             report_violation(message, urn or None)
 
     return StackValidationPolicy(

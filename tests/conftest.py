@@ -92,6 +92,7 @@ def nodes_of(capture: Capture) -> list[Node]:
             dependencies=tuple(r.dependencies),
             provider=r.provider.rsplit("::", 1)[0] if r.provider else "",
             property_dependencies={k: tuple(v) for k, v in r.property_dependencies.items()},
+            protect=r.protect,
         )
         for r in capture.registrations
     ]
