@@ -3,7 +3,7 @@ config against before anything runs. Importing this module builds policy objects
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from policies import cloud_quota, deploy, fit, gpu_limits, gpu_tolerations, pinned_versions, security
+from policies import cloud_quota, deploy, fit, gpu_limits, gpu_tolerations, pinned_versions, security, sharing
 
 NAME = "gpu-platform"
 LEVEL = EnforcementLevel.MANDATORY
@@ -20,6 +20,8 @@ POLICIES: list[Policy] = [
     fit.fit_policy,
     # Security: hardened nodes, restricted endpoints, protected storage, least-privilege workloads.
     *security.POLICIES,
+    # GPU sharing: MIG profiles from an allowlist, training off time-sliced GPUs.
+    *sharing.POLICIES,
     # Deployability: what `pulumi up` would refuse or deploy broken (policies/deploy/).
     *(module.policy for module in deploy.MODULES),
 ]

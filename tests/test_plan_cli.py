@@ -193,9 +193,20 @@ def test_runs_from_any_directory(tmp_path: Path) -> None:
 
 
 CLOUD_SDKS = {"existing": set(), "aws": {"pulumi_aws"}, "gcp": {"pulumi_gcp"}}
+# One example per cloud, and a team stack (the other examples plan in-process in the snapshot, manifest and policy
+# tests; a fresh interpreter per stack costs seconds).
+CLI_STACKS = ["local", "aws-dev", "gcp-dev", "aws-dev-inference"]
 
 
-@pytest.mark.parametrize("stack", STACKS)
+def test_cli_stacks_cover_every_cloud_and_a_team_stack() -> None:
+    clouds = {
+        yaml.safe_load((ROOT / "stacks" / f"Pulumi.{s}.yaml").read_text())["config"].get("gpu-platform:cloud")
+        for s in CLI_STACKS
+    }
+    assert clouds == {"existing", "aws", "gcp", None} and set(CLI_STACKS) <= set(STACKS)
+
+
+@pytest.mark.parametrize("stack", CLI_STACKS)
 def test_example_stack_plans_clean_importing_only_its_cloud_sdk(stack: str) -> None:
     config = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
     platform = config.get("gpu-platform:platform")

@@ -236,6 +236,8 @@ def test_grpc_run_reports_each_policy_on_the_resource(captured_with_bad_workload
         "cluster-endpoint-restricted": "advisory",
         "storage-protected": "mandatory",
         "workloads-least-privilege": "mandatory",
+        "mig-profiles-allowed": "mandatory",
+        "training-not-time-sliced": "mandatory",
         "crds-before-custom-resources": "mandatory",
         "kubernetes-after-cluster-ready": "mandatory",
         "gpu-pools-scale": "mandatory",
