@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -249,9 +248,9 @@ def test_grpc_invalid_policy_config_rejected(aws_capture: Any, config: dict[str,
 
 
 def plan(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "infra.plan", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    from tests.test_plan_cli import run_main
+
+    return run_main(*args)  # the CLI's main in this process (tests/test_plan_cli.py tests how it starts)
 
 
 def test_plan_over_quota_exits_one(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import subprocess
@@ -19,6 +21,20 @@ def run_plan(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "infra.plan", *args], cwd=cwd, capture_output=True, text=True, timeout=120
     )
+
+
+def run_main(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI's ``main`` in this process (the interpreter and its imports are paid once): the same exit code
+    and output as ``run_plan``, for tests about what a plan reports rather than how the CLI starts."""
+    from infra.plan.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +92,7 @@ def test_byte_identical_output(tmp_path: Path) -> None:
 
 
 def test_json_summary() -> None:
-    result = run_plan("--stack", "local", "--json")
+    result = run_main("--stack", "local", "--json")
     summary = json.loads(result.stdout)
     assert summary["exitCode"] == 0 and summary["stack"] == "local"
     assert summary["resourcesByType"]["kubernetes:core/v1:Namespace"] == 4
@@ -88,7 +104,7 @@ def test_mandatory_violation_exits_one(tmp_path: Path) -> None:
     # Declaring the device plugin's pinned version "floating" turns its Helm release into a mandatory violation.
     policy_config = tmp_path / "policy.json"
     policy_config.write_text(json.dumps({"pinned-versions": {"floatingTags": ["latest", "0.20.0"]}}))
-    result = run_plan("--stack", "local", "--policy-config", str(policy_config), "--out", str(tmp_path / "o"))
+    result = run_main("--stack", "local", "--policy-config", str(policy_config), "--out", str(tmp_path / "o"))
     assert result.returncode == 1, result.stderr
     (violation,) = json.loads((tmp_path / "o" / "policy.json").read_text())
     assert violation["policy"] == "pinned-versions" and violation["enforcementLevel"] == "mandatory"
@@ -101,7 +117,7 @@ def test_advisory_violation_exits_zero(tmp_path: Path) -> None:
     policy_config.write_text(
         json.dumps({"pinned-versions": {"enforcementLevel": "advisory", "floatingTags": ["0.20.0"]}})
     )
-    result = run_plan("--stack", "local", "--policy-config", str(policy_config))
+    result = run_main("--stack", "local", "--policy-config", str(policy_config))
     assert result.returncode == 0
     assert "pinned-versions [advisory]: 1" in result.stdout
 
@@ -123,7 +139,7 @@ def test_invalid_config_exits_two_without_traceback(tmp_path: Path) -> None:
 def test_invalid_policy_config_exits_two(tmp_path: Path) -> None:
     policy_config = tmp_path / "policy.json"
     policy_config.write_text(json.dumps({"gpu-limits": {"enforcementLevel": "strict"}}))
-    result = run_plan("--stack", "local", "--policy-config", str(policy_config))
+    result = run_main("--stack", "local", "--policy-config", str(policy_config))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "gpu-limits.enforcementLevel" in result.stderr
 
@@ -279,7 +295,7 @@ def test_objects_the_api_server_would_refuse_fail_the_plan(tmp_path: Path) -> No
 
 
 def test_the_summary_says_what_was_validated() -> None:
-    result = run_plan("--stack", "local", "--json")
+    result = run_main("--stack", "local", "--json")
     validation = json.loads(result.stdout)["validation"]
     assert validation["objects"] == validation["validated"] + validation["notValidated"] > 0
     assert validation["invalid"] == 0 and validation["schemaDir"] is None
@@ -292,7 +308,7 @@ def test_stack_with_job_and_endpoint_secrets_plans_and_hides_them(tmp_path: Path
     path = tmp_path / "Pulumi.tok.yaml"
     path.write_text(yaml.safe_dump(config))
     out = tmp_path / "out"
-    result = run_plan("--config", str(path), "--out", str(out))
+    result = run_main("--config", str(path), "--out", str(out))
     assert result.returncode == 0, result.stderr
     (secret,) = out.glob("manifests/*secret_team-inference_qwen-7b-hf-token.yaml")
     assert yaml.safe_load(secret.read_text())["stringData"] == {"HF_TOKEN": "[secret]"}
