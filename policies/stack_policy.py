@@ -2,8 +2,8 @@
 
 Every deployability policy has the same shape: ``(graph, config) -> [(urn, message)]``,
 a pure function tests call on a captured (and mutated) plan, wrapped once so the pack
-reports each finding against the resource it names. The graph is built once per
-stack analysis and shared by every policy of the pack.
+reports each finding against the resource it names. Each policy builds its own graph:
+policies share no state.
 """
 
 from collections.abc import Callable, Mapping
@@ -23,15 +23,11 @@ Finding = tuple[str, str]
 """(URN of the resource at fault, or "" for the stack; message)."""
 Check = Callable[[Graph, Mapping[str, Any]], list[Finding]]
 
-_graphs: dict[tuple[str, ...], Graph] = {}
-
-
 def stack_graph(args: StackValidationArgs) -> Graph:
-    key = tuple(r.urn for r in args.resources)
-    if key not in _graphs:
-        _graphs.clear()
-        _graphs[key] = Graph(from_policy_resources(args.resources))
-    return _graphs[key]
+    """The stack as each policy sees it. Built per policy, no state shared between policies: pulumi-policy hands
+    every stack policy its own freshly deserialized resources anyway, and turning them into a graph costs little
+    next to that (``benchmarks/policies.py``)."""
+    return Graph(from_policy_resources(args.resources))
 
 
 def stack_policy(
