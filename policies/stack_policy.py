@@ -23,6 +23,7 @@ Finding = tuple[str, str]
 """(URN of the resource at fault, or "" for the stack; message)."""
 Check = Callable[[Graph, Mapping[str, Any]], list[Finding]]
 
+
 def stack_graph(args: StackValidationArgs) -> Graph:
     """The stack as each policy sees it. Built per policy, no state shared between policies: pulumi-policy hands
     every stack policy its own freshly deserialized resources anyway, and turning them into a graph costs little
