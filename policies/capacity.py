@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from policies.graph import Graph, Node, get
+from policies.types import EKS_NODE_GROUP, GKE_NODE_POOL
 
 POOL_LABEL = "gpu-platform.io/pool"
 GPU = "nvidia.com/gpu"
 AUTOSCALER_TAG = "k8s.io/cluster-autoscaler/node-template/resources/"
-EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
 
 
 def is_gpu_resource(resource: str) -> bool:

@@ -29,11 +29,11 @@ from pulumi_policy import (
 from components.catalog import CatalogError, lookup
 from components.catalog.gcp import GCP_ACCELERATORS
 from components.catalog.quota import QuotaDraw, QuotaRow, gcp_global_draws, quota_config_problems, tally
+from policies.types import KARPENTER_NODE_POOL
 
 NAME = "gpu-cloud-quota"
 UNKNOWN_NAME = "gpu-cloud-quota-unknown"
 POOL_TAG = "gpu-platform.io/pool"
-KARPENTER_NODEPOOL = "kubernetes:karpenter.sh/v1:NodePool"
 REGION_ANNOTATION = "gpu-platform.io/region"
 
 _quota_map = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
@@ -127,7 +127,7 @@ def _gcp_draws(resource: PolicyResource) -> list[QuotaDraw]:
 # Resource type -> how its GPU quota draw is read. A table, not an if-chain.
 READERS = {
     "aws:eks/nodeGroup:NodeGroup": _aws_draws,
-    KARPENTER_NODEPOOL: _karpenter_draws,
+    KARPENTER_NODE_POOL: _karpenter_draws,
     "gcp:container/nodePool:NodePool": _gcp_draws,
 }
 

@@ -14,6 +14,7 @@ from typing import Any
 from policies.capacity import POOL_LABEL, PoolCapacity, is_gpu_resource, number, pool_capacities
 from policies.graph import Graph, Node, get, short
 from policies.stack_policy import Finding, stack_policy
+from policies.types import KARPENTER_NODE_POOL
 
 CAPACITY = "gpu-pool-capacity"
 FIT = "gpu-workload-fit"
@@ -23,7 +24,6 @@ LOCAL_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue"
 RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
 SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
-KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 
 
 def _flavor_pools(graph: Graph) -> dict[str, str]:

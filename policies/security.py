@@ -12,14 +12,12 @@ from pulumi_policy import EnforcementLevel
 
 from policies.graph import Graph, Node, get, short
 from policies.stack_policy import Finding, stack_policy
+from policies.types import EKS_CLUSTER, GKE_CLUSTER, GKE_NODE_POOL
 from policies.workloads import containers, pod_specs
 
 ANYWHERE = frozenset({"0.0.0.0/0", "::/0"})
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-GKE_CLUSTER = "gcp:container/cluster:Cluster"
-GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
 S3_BUCKET = "aws:s3/bucket:Bucket"
 GCS_BUCKET = "gcp:storage/bucket:Bucket"
 

@@ -17,11 +17,9 @@ from policies.capacity import POOL_LABEL
 from policies.fit import demands
 from policies.graph import Graph, Node, get, short
 from policies.stack_policy import Finding, stack_policy
+from policies.types import EKS_NODE_GROUP, GKE_NODE_POOL, KARPENTER_NODE_POOL
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
-EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
 KNOWN_PROFILES = sorted({p for gpu in GPUS.values() for p in gpu.mig_profiles})
 """Every MIG profile NVIDIA defines for a GPU the platform's catalog knows: the default allowlist."""

@@ -7,6 +7,7 @@ reference data beside the repository live in ``conformance/`` (``python3 tasks.p
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 from collections.abc import Callable
@@ -106,4 +107,22 @@ def graphs() -> dict[str, list[Node]]:
     out = {}
     for stack in STACKS:
         out[stack] = nodes_of(plan_config(load_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml"), stack))
+    return out
+
+
+def changed(
+    nodes: list[Node], match: Callable[[Node], bool], edit: Callable[[dict[str, Any]], None], **fields: Any
+) -> list[Node]:
+    """A copy of a policy graph where ``edit`` changed (a deep copy of) the properties of every node ``match``
+    selects, and ``fields`` replaced others of its fields; fails when nothing matched (the test would no longer
+    build the graph it names)."""
+    out, hit = [], 0
+    for node in nodes:
+        if match(node):
+            props = copy.deepcopy(dict(node.props))
+            edit(props)
+            node = dataclasses.replace(node, props=props, **fields)
+            hit += 1
+        out.append(node)
+    assert hit, "the change matched nothing: the test no longer builds the graph it names"
     return out

@@ -5,8 +5,6 @@ setting turns the capacity check off."""
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -15,24 +13,10 @@ import pytest
 from policies import fit
 from policies.capacity import pool_capacities
 from policies.graph import Graph, Node
-from tests.conftest import STACKS
+from tests.conftest import STACKS, changed
 
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
-
-
-def change(nodes: list[Node], match: Callable[[Node], bool], edit: Callable[[dict[str, Any]], None]) -> list[Node]:
-    """A copy of the graph where ``edit`` changed the properties of every node ``match`` selects."""
-    out, hit = [], 0
-    for node in nodes:
-        if match(node):
-            props = copy.deepcopy(dict(node.props))
-            edit(props)
-            node = dataclasses.replace(node, props=props)
-            hit += 1
-        out.append(node)
-    assert hit, "the change matched nothing: the test no longer builds the graph it names"
-    return out
 
 
 def named(suffix: str) -> Callable[[Node], bool]:
@@ -67,7 +51,7 @@ def test_queue_quota_above_the_pool_is_refused(graphs: dict[str, list[Node]]) ->
     def shrink(props: dict[str, Any]) -> None:
         props["autoscaling"]["totalMaxNodeCount"] = 1
 
-    broken = change(graphs["gcp-dev"], named("pool-l4-spot-nodes"), shrink)
+    broken = changed(graphs["gcp-dev"], named("pool-l4-spot-nodes"), shrink)
     message, *namespaces = capacity(broken)
     # The namespaces' quotas no longer fit every pool together either (2 + 8 GPUs).
     assert sorted(m.split(" allows")[0] for m in namespaces) == [
@@ -83,7 +67,7 @@ def test_pool_without_its_capacity_properties_is_not_guessed(graphs: dict[str, l
     def strip(props: dict[str, Any]) -> None:
         props["tags"] = {k: v for k, v in props["tags"].items() if "node-template" not in k}
 
-    stripped = change(graphs["aws-train"], lambda n: n.type == EKS_NODE_GROUP and "h100-efa" in n.name, strip)
+    stripped = changed(graphs["aws-train"], lambda n: n.type == EKS_NODE_GROUP and "h100-efa" in n.name, strip)
     assert "h100-efa" not in pool_capacities(Graph(stripped))
     assert capacity(stripped) == [] and fitting(stripped) == []
 
@@ -92,7 +76,7 @@ def test_namespace_quota_above_every_pool_is_refused(graphs: dict[str, list[Node
     def inflate(props: dict[str, Any]) -> None:
         props["spec"]["hard"]["requests.nvidia.com/gpu"] = "100"
 
-    broken = change(graphs["gcp-dev"], named("team-research-gpu-quota"), inflate)
+    broken = changed(graphs["gcp-dev"], named("team-research-gpu-quota"), inflate)
     (message,) = capacity(broken)
     assert "allows 100 nvidia.com/gpu, more than every pool holds together (24)" in message
 
@@ -102,7 +86,7 @@ def test_pod_above_one_node_never_schedules(graphs: dict[str, list[Node]]) -> No
         for section in ("limits", "requests"):
             props["spec"]["trainer"]["resourcesPerNode"][section]["nvidia.com/gpu"] = "16"
 
-    broken = change(graphs["aws-train"], lambda n: n.type.endswith(":TrainJob") and "llama-pretrain" in n.name, grow)
+    broken = changed(graphs["aws-train"], lambda n: n.type.endswith(":TrainJob") and "llama-pretrain" in n.name, grow)
     messages = fitting(broken)
     assert any("asks 16 nvidia.com/gpu per pod, but a node of pool h100-efa advertises 8" in m for m in messages)
     # 2 nodes x 16 is also over the team's 16 on the pool, and its queue may not borrow there.
@@ -113,7 +97,7 @@ def test_training_job_above_its_teams_quota_is_never_admitted(graphs: dict[str, 
     def more_nodes(props: dict[str, Any]) -> None:
         props["spec"]["trainer"]["numNodes"] = 3
 
-    broken = change(
+    broken = changed(
         graphs["aws-train"], lambda n: n.type.endswith(":TrainJob") and "llama-pretrain" in n.name, more_nodes
     )
     (message,) = fitting(broken)
@@ -124,7 +108,7 @@ def test_endpoint_replica_above_one_node(graphs: dict[str, list[Node]]) -> None:
     def big(props: dict[str, Any]) -> None:
         props["spec"]["predictor"]["model"]["resources"]["limits"]["nvidia.com/gpu"] = "16"
 
-    broken = change(graphs["gcp-dev"], lambda n: n.type.endswith(":InferenceService"), big)
+    broken = changed(graphs["gcp-dev"], lambda n: n.type.endswith(":InferenceService"), big)
     (message,) = fitting(broken)
     assert (
         "InferenceService" in message
@@ -137,7 +121,7 @@ def test_warm_nodes_above_the_pool(graphs: dict[str, list[Node]]) -> None:
         for trigger in props["spec"]["triggers"]:
             trigger["metadata"]["desiredReplicas"] = "9"
 
-    broken = change(graphs["aws-dev"], lambda n: n.type.endswith(":ScaledObject") and n.name.startswith("warm-"), more)
+    broken = changed(graphs["aws-dev"], lambda n: n.type.endswith(":ScaledObject") and n.name.startswith("warm-"), more)
     (message,) = fitting(broken)
     assert "keeps 9 nodes of pool l4-spot up, but the pool grows to 8" in message
 

@@ -3,8 +3,6 @@ development endpoints are reported, advisory); each weakened graph is refused wi
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -12,22 +10,7 @@ import pytest
 
 from policies import security
 from policies.graph import Graph, Node
-from tests.conftest import STACKS
-
-
-def change(
-    nodes: list[Node], match: Callable[[Node], bool], edit: Callable[[dict[str, Any]], None], **fields: Any
-) -> list[Node]:
-    out, hit = [], 0
-    for node in nodes:
-        if match(node):
-            props = copy.deepcopy(dict(node.props))
-            edit(props)
-            node = dataclasses.replace(node, props=props, **fields)
-            hit += 1
-        out.append(node)
-    assert hit, "the change matched nothing: the test no longer builds the graph it names"
-    return out
+from tests.conftest import STACKS, changed
 
 
 def of_type(type_: str) -> Callable[[Node], bool]:
@@ -55,17 +38,17 @@ def test_restricted_or_private_endpoints_pass(graphs: dict[str, list[Node]]) -> 
     def allowlist(props: dict[str, Any]) -> None:
         props["vpcConfig"]["publicAccessCidrs"] = ["198.51.100.7/32"]
 
-    assert run(security.check_endpoints, change(graphs["aws-dev"], of_type(security.EKS_CLUSTER), allowlist)) == []
+    assert run(security.check_endpoints, changed(graphs["aws-dev"], of_type(security.EKS_CLUSTER), allowlist)) == []
 
     def private(props: dict[str, Any]) -> None:
         props["privateClusterConfig"]["enablePrivateEndpoint"] = True
 
-    assert run(security.check_endpoints, change(graphs["gcp-dev"], of_type(security.GKE_CLUSTER), private)) == []
+    assert run(security.check_endpoints, changed(graphs["gcp-dev"], of_type(security.GKE_CLUSTER), private)) == []
 
     def unset(props: dict[str, Any]) -> None:
         del props["vpcConfig"]["publicAccessCidrs"]  # EKS's default: any address
 
-    (message,) = run(security.check_endpoints, change(graphs["aws-dev"], of_type(security.EKS_CLUSTER), unset))
+    (message,) = run(security.check_endpoints, changed(graphs["aws-dev"], of_type(security.EKS_CLUSTER), unset))
     assert "0.0.0.0/0" in message
 
 
@@ -73,7 +56,7 @@ def test_imds_reachable_from_pods_is_refused(graphs: dict[str, list[Node]]) -> N
     def loosen(props: dict[str, Any]) -> None:
         props["metadataOptions"] = {"httpTokens": "optional", "httpPutResponseHopLimit": 2}
 
-    broken = change(graphs["aws-dev"], of_type(security.LAUNCH_TEMPLATE), loosen)
+    broken = changed(graphs["aws-dev"], of_type(security.LAUNCH_TEMPLATE), loosen)
     (message,) = run(security.check_nodes, broken)
     assert "httpTokens 'optional', hop limit 2; required: httpTokens required, hop limit 1" in message
 
@@ -83,7 +66,7 @@ def test_gke_nodes_need_shielding_and_workload_identity(graphs: dict[str, list[N
         props["nodeConfig"]["shieldedInstanceConfig"] = {"enableSecureBoot": False}
         props["nodeConfig"]["workloadMetadataConfig"] = {"mode": "GCE_METADATA"}
 
-    broken = change(graphs["gcp-dev"], lambda n: n.type == security.GKE_NODE_POOL and "h100" in n.name, weaken)
+    broken = changed(graphs["gcp-dev"], lambda n: n.type == security.GKE_NODE_POOL and "h100" in n.name, weaken)
     messages = run(security.check_nodes, broken)
     assert len(messages) == 2
     assert any("secure boot" in m for m in messages) and any("required: GKE_METADATA" in m for m in messages)
@@ -94,7 +77,7 @@ def test_bucket_must_be_versioned_private_and_protected(graphs: dict[str, list[N
         props["publicAccessPrevention"] = "inherited"
         props["versioning"] = {"enabled": False}
 
-    broken = change(graphs["gcp-dev"], of_type(security.GCS_BUCKET), open_up, protect=False)
+    broken = changed(graphs["gcp-dev"], of_type(security.GCS_BUCKET), open_up, protect=False)
     messages = run(security.check_storage, broken)
     assert [m.split(": ", 1)[1] for m in messages] == [
         "versioning is not enabled",
@@ -114,7 +97,7 @@ def test_plaintext_secret_and_privilege_in_a_workload(graphs: dict[str, list[Nod
         props["spec"]["trainer"]["env"].append({"name": "WANDB_API_KEY", "value": "abc123"})
 
     job = lambda n: n.type.endswith(":TrainJob") and "llama-pretrain" in n.name  # noqa: E731
-    (message,) = run(security.check_workloads, change(graphs["aws-train"], job, leak))
+    (message,) = run(security.check_workloads, changed(graphs["aws-train"], job, leak))
     assert "WANDB_API_KEY is a plaintext value" in message and "valueFrom.secretKeyRef" in message
 
     def privileged(props: dict[str, Any]) -> None:
@@ -123,7 +106,7 @@ def test_plaintext_secret_and_privilege_in_a_workload(graphs: dict[str, list[Nod
         pod["volumes"] = [{"name": "host", "hostPath": {"path": "/"}}]
 
     warm = lambda n: n.type == "kubernetes:apps/v1:Deployment" and n.name.startswith("warm-")  # noqa: E731
-    broken = change(graphs["aws-dev"], warm, privileged)
+    broken = changed(graphs["aws-dev"], warm, privileged)
     # The warm placeholders live in the GPU software's namespace: allowed there by default, not elsewhere.
     assert run(security.check_workloads, broken) == []
     messages = run(security.check_workloads, broken, {"systemNamespaces": ["kube-system"]})

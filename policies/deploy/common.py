@@ -4,13 +4,13 @@ from dataclasses import dataclass
 
 from components.versions import ChartPin, chart_pin
 from policies.graph import Graph, Node, get
+from policies.types import EKS_CLUSTER as EKS_CLUSTER
+from policies.types import EKS_NODE_GROUP as EKS_NODE_GROUP
+from policies.types import GKE_CLUSTER as GKE_CLUSTER
+from policies.types import GKE_NODE_POOL as GKE_NODE_POOL
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 HELM_CHART = "kubernetes:helm.sh/v4:Chart"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-GKE_CLUSTER = "gcp:container/cluster:Cluster"
-GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
 SYSTEM_ROLE = ("gpu-platform.io/role", "system")
 
 # API groups served by Kubernetes itself (no CRD, no chart). Groups ending in ".k8s.io" are too.

@@ -15,9 +15,9 @@ from components.versions import CLUSTER_AUTOSCALER, KARPENTER
 from policies.deploy.common import EKS_CLUSTER, EKS_NODE_GROUP, GKE_NODE_POOL, is_system_pool, releases
 from policies.graph import Graph, get, short
 from policies.stack_policy import Finding, stack_policy
+from policies.types import KARPENTER_NODE_POOL
 
 NAME = "gpu-pools-scale"
-KARPENTER_NODEPOOL = "kubernetes:karpenter.sh/v1:NodePool"
 TEMPLATE_RESOURCES = "k8s.io/cluster-autoscaler/node-template/resources/"
 
 
@@ -69,8 +69,8 @@ def check(graph: Graph, config: Mapping[str, Any]) -> list[Finding]:
                     f"must equal the cluster's; set image.tag to a v{version}.x release",
                 )
             )
-    if graph.of_type(KARPENTER_NODEPOOL) and not any(r.pin is KARPENTER for r in installed):
-        for pool in graph.of_type(KARPENTER_NODEPOOL):
+    if graph.of_type(KARPENTER_NODE_POOL) and not any(r.pin is KARPENTER for r in installed):
+        for pool in graph.of_type(KARPENTER_NODE_POOL):
             findings.append((pool.urn, f"NodePool {short(pool.urn)} needs the Karpenter controller in the stack"))
     for pool in graph.of_type(GKE_NODE_POOL):
         if is_system_pool(pool) or get(pool.props, "autoscaling") is not None:
