@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policies.graph import Graph, Node, get
-from policies.types import EKS_NODE_GROUP, GKE_NODE_POOL
+from policies.resource_types import EKS_NODE_GROUP, GKE_NODE_POOL
 
 POOL_LABEL = "gpu-platform.io/pool"
 GPU = "nvidia.com/gpu"

@@ -29,7 +29,7 @@ from pulumi_policy import (
 from components.catalog import CatalogError, lookup
 from components.catalog.gcp import GCP_ACCELERATORS
 from components.catalog.quota import QuotaDraw, QuotaRow, gcp_global_draws, quota_config_problems, tally
-from policies.types import KARPENTER_NODE_POOL
+from policies.resource_types import KARPENTER_NODE_POOL
 
 NAME = "gpu-cloud-quota"
 UNKNOWN_NAME = "gpu-cloud-quota-unknown"

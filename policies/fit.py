@@ -13,8 +13,8 @@ from typing import Any
 
 from policies.capacity import POOL_LABEL, PoolCapacity, is_gpu_resource, number, pool_capacities
 from policies.graph import Graph, Node, get, short
+from policies.resource_types import KARPENTER_NODE_POOL
 from policies.stack_policy import Finding, stack_policy
-from policies.types import KARPENTER_NODE_POOL
 
 CAPACITY = "gpu-pool-capacity"
 FIT = "gpu-workload-fit"

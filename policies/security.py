@@ -11,8 +11,8 @@ from typing import Any
 from pulumi_policy import EnforcementLevel
 
 from policies.graph import Graph, Node, get, short
+from policies.resource_types import EKS_CLUSTER, GKE_CLUSTER, GKE_NODE_POOL
 from policies.stack_policy import Finding, stack_policy
-from policies.types import EKS_CLUSTER, GKE_CLUSTER, GKE_NODE_POOL
 from policies.workloads import containers, pod_specs
 
 ANYWHERE = frozenset({"0.0.0.0/0", "::/0"})

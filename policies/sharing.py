@@ -16,8 +16,8 @@ from components.catalog.gpus import GPUS
 from policies.capacity import POOL_LABEL
 from policies.fit import demands
 from policies.graph import Graph, Node, get, short
+from policies.resource_types import EKS_NODE_GROUP, GKE_NODE_POOL, KARPENTER_NODE_POOL
 from policies.stack_policy import Finding, stack_policy
-from policies.types import EKS_NODE_GROUP, GKE_NODE_POOL, KARPENTER_NODE_POOL
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"

@@ -14,8 +14,8 @@ from typing import Any
 from components.versions import CLUSTER_AUTOSCALER, KARPENTER
 from policies.deploy.common import EKS_CLUSTER, EKS_NODE_GROUP, GKE_NODE_POOL, is_system_pool, releases
 from policies.graph import Graph, get, short
+from policies.resource_types import KARPENTER_NODE_POOL
 from policies.stack_policy import Finding, stack_policy
-from policies.types import KARPENTER_NODE_POOL
 
 NAME = "gpu-pools-scale"
 TEMPLATE_RESOURCES = "k8s.io/cluster-autoscaler/node-template/resources/"
