@@ -5,6 +5,8 @@
     python3 tasks.py test [pytest args]       lint, type-check, architecture contracts, tests
     python3 tasks.py catalog [args]           GPU offerings per cloud (python -m infra.catalog)
     python3 tasks.py catalog-refresh [args]   regenerate the catalog's zone table (--check: is it current?)
+    python3 tasks.py policy-data [--check]    regenerate the policy pack's packaged catalog data
+                                              (policies/guardrails/data/platform.json) after a catalog change
     python3 tasks.py conformance [args]       checks against the upstream reference data beside the
                                               repository (upstream schemas, charts, catalogs)
 
@@ -116,6 +118,7 @@ COMMANDS = {
     "test": (test, DEV),
     "catalog": (catalog, RUNTIME),
     "catalog-refresh": (lambda argv: run("-m", "infra.catalog_refresh", *argv), DEV),
+    "policy-data": (lambda argv: run("-m", "infra.policy_data", *argv), RUNTIME),
     "conformance": (conformance, DEV),
 }
 """Command -> (entry point, requirement set it needs)."""

@@ -170,18 +170,3 @@ CLUSTER_AUTOSCALER_IMAGES: dict[str, str] = {
 # GKE minor versions a new cluster can start on (release channels, 2026-09 release notes; 1.34 reached
 # end of life on 2026-10-01).
 GKE_VERSIONS: tuple[str, ...] = ("1.35", "1.36")
-
-
-def ami_release_problem(alias: str, kubernetes_version: str) -> str | None:
-    """Why a Karpenter ``al2023@vYYYYMMDD`` alias has no AMI for ``kubernetes_version``, or ``None``."""
-    family, _, release = alias.partition("@")
-    first = EKS_VERSIONS.get(kubernetes_version)
-    if family != "al2023" or not release.startswith("v") or first is None:
-        return None
-    if release < first:
-        return (
-            f"the pinned Karpenter AMI {alias!r} predates EKS {kubernetes_version} (its first AL2023 AMI release is "
-            f"{first}): Karpenter would find no AMI and launch nothing; pin a release from {first} on in "
-            "components/versions.py (KARPENTER_AMI_ALIAS) or use an older Kubernetes version"
-        )
-    return None

@@ -18,7 +18,7 @@ import pytest
 
 from infra.plan.engine import Capture, Registration
 from infra.plan.references import plan_config
-from policies.graph import Node
+from policies.guardrails.graph import Node
 from stacks.loader import ConfigError, load_file, parse, read_stack_file
 from stacks.model import PlatformConfig
 

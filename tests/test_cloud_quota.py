@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from components.catalog.quota import QuotaDraw, gcp_global_draws, tally
 from infra.plan.policy_runner import PolicyConfigError, run_policies
-from policies import cloud_quota
+from policies.guardrails import cloud_quota
+from policies.guardrails.quota import QuotaDraw, gcp_global_draws, tally
 from tests.conftest import ROOT, stack_raw
 
 PACK = ROOT / "policies"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from policies.deploy import (
+from policies.guardrails.deploy import (
     MODULES,
     cluster_ready,
     crd_order,
@@ -22,7 +22,7 @@ from policies.deploy import (
     pool_scaling,
     webhook_firewall,
 )
-from policies.graph import Graph, Node
+from policies.guardrails.graph import Graph, Node
 from tests.conftest import ROOT, STACKS
 
 CHECKS: dict[str, Callable[[Graph, dict[str, Any]], list[tuple[str, str]]]] = {m.NAME: m.check for m in MODULES}

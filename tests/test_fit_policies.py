@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from policies import fit
-from policies.capacity import pool_capacities
-from policies.graph import Graph, Node
+from policies.guardrails import fit
+from policies.guardrails.capacity import pool_capacities
+from policies.guardrails.graph import Graph, Node
 from tests.conftest import STACKS, changed
 
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -127,7 +127,7 @@ def test_warm_nodes_above_the_pool(graphs: dict[str, list[Node]]) -> None:
 
 
 def test_both_policies_are_in_the_pack() -> None:
-    from policies.pack import POLICIES
+    from policies.guardrails.pack import POLICIES
 
     names = [p.name for p in POLICIES]
     assert {"gpu-pool-capacity", "gpu-workload-fit"} <= set(names)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from policies import security
-from policies.graph import Graph, Node
+from policies.guardrails import security
+from policies.guardrails.graph import Graph, Node
 from tests.conftest import STACKS, changed
 
 
@@ -114,7 +114,7 @@ def test_plaintext_secret_and_privilege_in_a_workload(graphs: dict[str, list[Nod
 
 
 def test_security_policies_are_in_the_pack() -> None:
-    from policies.pack import POLICIES
+    from policies.guardrails.pack import POLICIES
 
     names = {p.name for p in POLICIES}
     assert {

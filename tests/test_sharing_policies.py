@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from policies import sharing
-from policies.graph import Graph, Node
+from policies.guardrails import sharing
+from policies.guardrails.graph import Graph, Node
 from tests.conftest import STACKS
 
 

@@ -5,7 +5,7 @@ initial config, then the user's ``--policy-pack-config`` file where ``all`` sets
 level; then a JSON-schema check), plus what the CLI lets through: unknown keys inside
 a policy's config and values the pack's own checks refuse (an unknown quota code would
 otherwise silently switch the quota gate off). It runs on the pack's policy objects
-(``policies.pack``), so a bad file is refused in well under a second, without starting
+(``policies.guardrails.pack``), so a bad file is refused in well under a second, without starting
 the pack; ``policy_runner`` runs the same function on what the started pack announces.
 """
 
@@ -46,14 +46,14 @@ class PolicySpec:
 
 
 def _semantic_checks() -> dict[str, Callable[[Mapping[str, Any]], list[str]]]:
-    from policies import cloud_quota
+    from policies.guardrails import cloud_quota
 
     return {cloud_quota.NAME: cloud_quota.config_problems}
 
 
 def pack_specs() -> list[PolicySpec]:
     """The pack's policies, from its policy objects (no pack process)."""
-    from policies.pack import LEVEL, POLICIES
+    from policies.guardrails.pack import LEVEL, POLICIES
 
     return [
         PolicySpec(

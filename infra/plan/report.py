@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from components.catalog import CATALOG_DATE
-from components.catalog.quota import QuotaDraw, QuotaRow, gcp_global_draws, tally
 from components.pool_spec import PoolSpec
+from policies.guardrails.quota import QuotaDraw, QuotaRow, gcp_global_draws, tally
 from stacks.clouds import backend
 from stacks.model import PlatformConfig
 from stacks.resolve import ResolvedPool, pool_specs, resolve_pools

@@ -22,7 +22,8 @@ from components.catalog import (
 )
 from components.catalog.aws import AWS_SYSTEM_INSTANCE_TYPES, EKS_MIN_AMI_RELEASE
 from components.pool_spec import SharingMode
-from components.versions import EKS_VERSIONS, KARPENTER_AMI_ALIAS, ami_release_problem
+from components.versions import EKS_VERSIONS, KARPENTER_AMI_ALIAS
+from policies.guardrails.catalog import ami_release_problem
 from stacks.clouds.base import Capability, Issue, SoftwareDefaults, key
 from stacks.clouds.managed import ManagedCloud
 from stacks.model import AmiType, Cloud, GpuStack, NodePool, PlatformConfig, Provisioner
@@ -170,7 +171,7 @@ class Aws(ManagedCloud):
                 key("cluster.kubernetesVersion"),
                 f"{version!r} is not an EKS version this platform deploys; allowed: {', '.join(EKS_VERSIONS)}",
             )
-        elif config.cluster.karpenter and (problem := ami_release_problem(KARPENTER_AMI_ALIAS, version)):
+        elif config.cluster.karpenter and (problem := ami_release_problem(KARPENTER_AMI_ALIAS, version, EKS_VERSIONS)):
             yield key("cluster.kubernetesVersion"), problem
         system_type = config.cluster.system_pool.instance_type
         if system_type not in AWS_SYSTEM_INSTANCE_TYPES:

@@ -3,7 +3,7 @@ config against before anything runs. Importing this module builds policy objects
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from policies import cloud_quota, deploy, fit, gpu_limits, gpu_tolerations, pinned_versions, security, sharing
+from . import cloud_quota, deploy, fit, gpu_limits, gpu_tolerations, pinned_versions, security, sharing
 
 NAME = "gpu-platform"
 LEVEL = EnforcementLevel.MANDATORY

@@ -9,8 +9,8 @@ from typing import Any
 
 from pulumi_policy.proxy import UnknownValueError
 
-from policies.resource_policy import resource_policy
-from policies.workloads import containers, pod_specs
+from .resource_policy import resource_policy
+from .workloads import containers, pod_specs
 
 NAME = "pinned-versions"
 EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"

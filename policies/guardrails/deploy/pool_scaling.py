@@ -11,11 +11,11 @@ scheduler).
 from collections.abc import Mapping
 from typing import Any
 
-from components.versions import CLUSTER_AUTOSCALER, KARPENTER
-from policies.deploy.common import EKS_CLUSTER, EKS_NODE_GROUP, GKE_NODE_POOL, is_system_pool, releases
-from policies.graph import Graph, get, short
-from policies.resource_types import KARPENTER_NODE_POOL
-from policies.stack_policy import Finding, stack_policy
+from ..catalog import chart_for
+from ..graph import Graph, get, short
+from ..resource_types import KARPENTER_NODE_POOL
+from ..stack_policy import Finding, stack_policy
+from .common import EKS_CLUSTER, EKS_NODE_GROUP, GKE_NODE_POOL, is_system_pool, releases
 
 NAME = "gpu-pools-scale"
 TEMPLATE_RESOURCES = "k8s.io/cluster-autoscaler/node-template/resources/"
@@ -30,7 +30,7 @@ def _int(value: Any) -> int:
 
 def check(graph: Graph, config: Mapping[str, Any]) -> list[Finding]:
     installed = releases(graph)
-    autoscalers = [r for r in installed if r.pin is CLUSTER_AUTOSCALER]
+    autoscalers = [r for r in installed if r.pin == chart_for("clusterAutoscaler")]
     findings: list[Finding] = []
     for group in graph.of_type(EKS_NODE_GROUP):
         if is_system_pool(group):
@@ -69,7 +69,7 @@ def check(graph: Graph, config: Mapping[str, Any]) -> list[Finding]:
                     f"must equal the cluster's; set image.tag to a v{version}.x release",
                 )
             )
-    if graph.of_type(KARPENTER_NODE_POOL) and not any(r.pin is KARPENTER for r in installed):
+    if graph.of_type(KARPENTER_NODE_POOL) and not any(r.pin == chart_for("karpenter") for r in installed):
         for pool in graph.of_type(KARPENTER_NODE_POOL):
             findings.append((pool.urn, f"NodePool {short(pool.urn)} needs the Karpenter controller in the stack"))
     for pool in graph.of_type(GKE_NODE_POOL):

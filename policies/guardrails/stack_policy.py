@@ -17,7 +17,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies.graph import Graph, from_policy_resources
+from .graph import Graph, from_policy_resources
 
 Finding = tuple[str, str]
 """(URN of the resource at fault, or "" for the stack; message)."""

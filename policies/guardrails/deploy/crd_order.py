@@ -9,9 +9,9 @@ yet and the API server refuses it.
 from collections.abc import Mapping
 from typing import Any
 
-from policies.deploy.common import GKE_CLUSTER, group_of, is_custom, kind_of, releases
-from policies.graph import Graph, get, short
-from policies.stack_policy import Finding, stack_policy
+from ..graph import Graph, get, short
+from ..stack_policy import Finding, stack_policy
+from .common import GKE_CLUSTER, group_of, is_custom, kind_of, releases
 
 NAME = "crds-before-custom-resources"
 

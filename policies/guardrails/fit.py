@@ -11,10 +11,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policies.capacity import POOL_LABEL, PoolCapacity, is_gpu_resource, number, pool_capacities
-from policies.graph import Graph, Node, get, short
-from policies.resource_types import KARPENTER_NODE_POOL
-from policies.stack_policy import Finding, stack_policy
+from .capacity import POOL_LABEL, PoolCapacity, is_gpu_resource, number, pool_capacities
+from .graph import Graph, Node, get, short
+from .resource_types import KARPENTER_NODE_POOL
+from .stack_policy import Finding, stack_policy
 
 CAPACITY = "gpu-pool-capacity"
 FIT = "gpu-workload-fit"

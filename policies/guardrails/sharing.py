@@ -12,16 +12,16 @@ from typing import Any
 import yaml
 from pulumi_policy import EnforcementLevel
 
-from components.catalog.gpus import GPUS
-from policies.capacity import POOL_LABEL
-from policies.fit import demands
-from policies.graph import Graph, Node, get, short
-from policies.resource_types import EKS_NODE_GROUP, GKE_NODE_POOL, KARPENTER_NODE_POOL
-from policies.stack_policy import Finding, stack_policy
+from .capacity import POOL_LABEL
+from .catalog import mig_profiles as catalog_mig_profiles
+from .fit import demands
+from .graph import Graph, Node, get, short
+from .resource_types import EKS_NODE_GROUP, GKE_NODE_POOL, KARPENTER_NODE_POOL
+from .stack_policy import Finding, stack_policy
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
-KNOWN_PROFILES = sorted({p for gpu in GPUS.values() for p in gpu.mig_profiles})
+KNOWN_PROFILES = catalog_mig_profiles()
 """Every MIG profile NVIDIA defines for a GPU the platform's catalog knows: the default allowlist."""
 
 

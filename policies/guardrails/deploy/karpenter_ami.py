@@ -8,10 +8,10 @@ launches nothing (the NodeClass just never becomes ready).
 from collections.abc import Mapping
 from typing import Any
 
-from components.versions import ami_release_problem
-from policies.deploy.common import EKS_CLUSTER
-from policies.graph import Graph, get, short
-from policies.stack_policy import Finding, stack_policy
+from ..catalog import ami_release_problem
+from ..graph import Graph, get, short
+from ..stack_policy import Finding, stack_policy
+from .common import EKS_CLUSTER
 
 NAME = "karpenter-ami-exists"
 EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"

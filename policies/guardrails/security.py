@@ -10,10 +10,10 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel
 
-from policies.graph import Graph, Node, get, short
-from policies.resource_types import EKS_CLUSTER, GKE_CLUSTER, GKE_NODE_POOL
-from policies.stack_policy import Finding, stack_policy
-from policies.workloads import containers, pod_specs
+from .graph import Graph, Node, get, short
+from .resource_types import EKS_CLUSTER, GKE_CLUSTER, GKE_NODE_POOL
+from .stack_policy import Finding, stack_policy
+from .workloads import containers, pod_specs
 
 ANYWHERE = frozenset({"0.0.0.0/0", "::/0"})
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"

@@ -8,10 +8,10 @@ names map to different zones per account, so subnets are judged by zone ID.
 from collections.abc import Mapping
 from typing import Any
 
-from components.catalog.aws import EKS_UNSUPPORTED_ZONE_IDS
-from policies.deploy.common import EKS_CLUSTER
-from policies.graph import Graph, get, short
-from policies.stack_policy import Finding, stack_policy
+from ..catalog import eks_unsupported_zone_ids
+from ..graph import Graph, get, short
+from ..stack_policy import Finding, stack_policy
+from .common import EKS_CLUSTER
 
 NAME = "eks-control-plane-zones"
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -38,7 +38,7 @@ def check(graph: Graph, config: Mapping[str, Any]) -> list[Finding]:
                 )
                 continue
             zones.add(zone)
-            if zone in EKS_UNSUPPORTED_ZONE_IDS:
+            if zone in eks_unsupported_zone_ids():
                 findings.append(
                     (
                         subnet.urn,
@@ -46,7 +46,7 @@ def check(graph: Graph, config: Mapping[str, Any]) -> list[Finding]:
                         "(UnsupportedAvailabilityZoneException); keep it out of the cluster's vpcConfig",
                     )
                 )
-        if subnets and len(zones - EKS_UNSUPPORTED_ZONE_IDS) < 2:
+        if subnets and len(zones - eks_unsupported_zone_ids()) < 2:
             findings.append(
                 (cluster.urn, f"EKS cluster {short(cluster.urn)} needs control-plane subnets in at least two zones")
             )

@@ -26,10 +26,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from components.catalog import CatalogError, lookup
-from components.catalog.gcp import GCP_ACCELERATORS
-from components.catalog.quota import QuotaDraw, QuotaRow, gcp_global_draws, quota_config_problems, tally
-from policies.resource_types import KARPENTER_NODE_POOL
+from .catalog import aws_instance, gcp_accelerator
+from .quota import QuotaDraw, QuotaRow, gcp_global_draws, quota_config_problems, tally
+from .resource_types import KARPENTER_NODE_POOL
 
 NAME = "gpu-cloud-quota"
 UNKNOWN_NAME = "gpu-cloud-quota-unknown"
@@ -70,12 +69,14 @@ def _aws_draws(resource: PolicyResource) -> list[QuotaDraw]:
     instance_types = props.get("instanceTypes") or []
     if not instance_types:
         return []
-    offering = lookup("aws", str(instance_types[0]))
+    offering = aws_instance(str(instance_types[0]))
+    if offering is None:
+        return []  # a type the catalog does not know draws on no GPU quota we track
     nodes = _int((props.get("scalingConfig") or {}).get("maxSize"))
     spot = props.get("capacityType") == "SPOT"
     pool = (props.get("tags") or {}).get(POOL_TAG) or props.get("nodeGroupName") or resource.name
-    family = offering.spot_quota if spot else offering.quota
-    detail = f"{nodes} x {offering.instance_type} x {offering.vcpus} vCPUs"
+    family = offering.quota_spot if spot else offering.quota_on_demand
+    detail = f"{nodes} x {offering.name} x {offering.vcpus} vCPUs"
     return [QuotaDraw("aws", _aws_region(resource), family, str(pool), nodes * offering.vcpus, detail)]
 
 
@@ -89,13 +90,15 @@ def _karpenter_draws(resource: PolicyResource) -> list[QuotaDraw]:
     capacity_types = values.get("karpenter.sh/capacity-type") or ["on-demand"]
     if not instance_types:
         return []
-    offering = lookup("aws", str(instance_types[0]))
+    offering = aws_instance(str(instance_types[0]))
+    if offering is None:
+        return []
     vcpus = _int(limits.get("cpu"))
     region = str((metadata.get("annotations") or {}).get(REGION_ANNOTATION, ""))
     pool = str((metadata.get("labels") or {}).get(POOL_TAG) or metadata.get("name") or resource.name)
     detail = f"Karpenter cpu limit {vcpus}"
     return [
-        QuotaDraw("aws", region, offering.spot_quota if ct == "spot" else offering.quota, pool, vcpus, detail)
+        QuotaDraw("aws", region, offering.quota_spot if ct == "spot" else offering.quota_on_demand, pool, vcpus, detail)
         for ct in sorted(set(capacity_types))
     ]
 
@@ -112,7 +115,7 @@ def _gcp_draws(resource: PolicyResource) -> list[QuotaDraw]:
     region = str(props.get("location") or "")
     draws = []
     for accelerator in node_config.get("guestAccelerators") or []:
-        info = GCP_ACCELERATORS.get(str(accelerator.get("type")))
+        info = gcp_accelerator(str(accelerator.get("type")))
         if info is None:
             continue
         per_node = _int(accelerator.get("count"))
@@ -138,10 +141,7 @@ def draws(resources: Iterable[PolicyResource]) -> list[QuotaDraw]:
         reader = READERS.get(resource.resource_type)
         if reader is None:
             continue
-        try:
-            found += reader(resource)
-        except CatalogError:
-            continue  # a type the catalog does not know draws on no GPU quota we track
+        found += reader(resource)
     return found + gcp_global_draws(found)
 
 

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policies.deploy.common import EKS_CLUSTER, EKS_NODE_GROUP, GKE_CLUSTER, GKE_NODE_POOL, group_of, kind_of
-from policies.graph import Graph, Node, get, short
-from policies.stack_policy import Finding, stack_policy
+from ..graph import Graph, Node, get, short
+from ..stack_policy import Finding, stack_policy
+from .common import EKS_CLUSTER, EKS_NODE_GROUP, GKE_CLUSTER, GKE_NODE_POOL, group_of, kind_of
 
 NAME = "physical-names"
 AUTONAME_SUFFIX = 8

@@ -10,9 +10,9 @@ Waiting only for the control plane races all of these.
 from collections.abc import Mapping
 from typing import Any
 
-from policies.deploy.common import EKS_CLUSTER, EKS_NODE_GROUP, GKE_CLUSTER, GKE_NODE_POOL, is_system_pool, kind_of
-from policies.graph import Graph, Node, get, short
-from policies.stack_policy import Finding, stack_policy
+from ..graph import Graph, Node, get, short
+from ..stack_policy import Finding, stack_policy
+from .common import EKS_CLUSTER, EKS_NODE_GROUP, GKE_CLUSTER, GKE_NODE_POOL, is_system_pool, kind_of
 
 NAME = "kubernetes-after-cluster-ready"
 ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"

@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 
-from components.versions import ChartPin, chart_pin
-from policies.graph import Graph, Node, get
-from policies.resource_types import EKS_CLUSTER as EKS_CLUSTER
-from policies.resource_types import EKS_NODE_GROUP as EKS_NODE_GROUP
-from policies.resource_types import GKE_CLUSTER as GKE_CLUSTER
-from policies.resource_types import GKE_NODE_POOL as GKE_NODE_POOL
+from ..catalog import ChartPin, chart_pin
+from ..graph import Graph, Node, get
+from ..resource_types import EKS_CLUSTER as EKS_CLUSTER
+from ..resource_types import EKS_NODE_GROUP as EKS_NODE_GROUP
+from ..resource_types import GKE_CLUSTER as GKE_CLUSTER
+from ..resource_types import GKE_NODE_POOL as GKE_NODE_POOL
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 HELM_CHART = "kubernetes:helm.sh/v4:Chart"

@@ -8,9 +8,9 @@ misses its deadline.
 from collections.abc import Mapping
 from typing import Any
 
-from policies.gpu_limits import DEFAULT_RESOURCES
-from policies.resource_policy import resource_policy
-from policies.workloads import pod_specs, requests_gpus
+from .gpu_limits import DEFAULT_RESOURCES
+from .resource_policy import resource_policy
+from .workloads import pod_specs, requests_gpus
 
 NAME = "gpu-tolerations"
 DEFAULTS = {"taintKey": "nvidia.com/gpu", "taintValue": "present", "taintEffect": "NoSchedule"}

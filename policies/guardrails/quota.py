@@ -1,7 +1,8 @@
 """Cloud GPU quota arithmetic: who draws how much on which quota family. Pure functions.
 
 Used by the ``gpu-cloud-quota`` policy (from the resources of a stack) and by
-the plan summary (from the config), so both report the same numbers.
+the plan summary (from the config), so both report the same numbers. It lives in
+the pack because the pack must be self-contained; the project imports it from here.
 AWS counts vCPUs per region and EC2 quota code; GCP counts GPUs per region
 and quota metric, plus the global ``GPUS_ALL_REGIONS``.
 """
@@ -9,6 +10,8 @@ and quota metric, plus the global ``GPUS_ALL_REGIONS``.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .catalog import data
 
 GLOBAL = "global"
 GCP_ALL_REGIONS = "GPUS_ALL_REGIONS"
@@ -83,22 +86,17 @@ def tally(draws: Iterable[QuotaDraw], quotas: Mapping[str, Mapping[str, Mapping[
 
 def quota_families() -> dict[str, frozenset[str]]:
     """Every quota family a policy config may name, per cloud (AWS EC2 vCPU codes; GCP GPU metrics)."""
-    from components.catalog.aws import EC2_VCPU_QUOTAS
-    from components.catalog.gcp import GCP_ACCELERATORS, GCP_COMPUTE_GPU_QUOTA_METRICS
-
-    gcp = {m for a in GCP_ACCELERATORS.values() for m in (a.quota_metric, a.spot_quota_metric)}
+    gcp = data()["gcp"]
+    metrics = {m for a in gcp["accelerators"].values() for m in (a["quotaMetric"], a["spotQuotaMetric"])}
     return {
-        "aws": frozenset(EC2_VCPU_QUOTAS),
-        "gcp": frozenset(GCP_COMPUTE_GPU_QUOTA_METRICS | gcp | {GCP_ALL_REGIONS}),
+        "aws": frozenset(data()["aws"]["vcpuQuotas"]),
+        "gcp": frozenset({*gcp["computeQuotaMetrics"], *metrics, GCP_ALL_REGIONS}),
     }
 
 
 def quota_regions() -> dict[str, tuple[str, ...]]:
     """Regions a policy config may name, per cloud (GCP's project-wide quota sits under ``global``)."""
-    from components.catalog.aws import aws_known_regions
-    from components.catalog.gcp import GCP_ZONE_REGIONS
-
-    return {"aws": aws_known_regions(), "gcp": (*GCP_ZONE_REGIONS, GLOBAL)}
+    return {"aws": tuple(data()["aws"]["regions"]), "gcp": (*data()["gcp"]["regions"], GLOBAL)}
 
 
 _SHOWN = 8

@@ -10,9 +10,9 @@ deletion hangs.
 from collections.abc import Mapping
 from typing import Any
 
-from policies.deploy.common import GKE_CLUSTER, releases
-from policies.graph import Graph, Node, get, short
-from policies.stack_policy import Finding, stack_policy
+from ..graph import Graph, Node, get, short
+from ..stack_policy import Finding, stack_policy
+from .common import GKE_CLUSTER, releases
 
 NAME = "webhooks-reachable"
 FIREWALL = "gcp:compute/firewall:Firewall"

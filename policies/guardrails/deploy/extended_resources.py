@@ -11,11 +11,11 @@ from typing import Any
 
 import yaml
 
-from components.versions import EFA_DEVICE_PLUGIN, FAKE_GPU_OPERATOR, GPU_OPERATOR, NVIDIA_DEVICE_PLUGIN
-from policies.deploy.common import EKS_NODE_GROUP, GKE_NODE_POOL, kind_of, releases
-from policies.graph import Graph, Node, get, short
-from policies.stack_policy import Finding, stack_policy
-from policies.workloads import containers, pod_specs
+from ..catalog import chart_for
+from ..graph import Graph, Node, get, short
+from ..stack_policy import Finding, stack_policy
+from ..workloads import containers, pod_specs
+from .common import EKS_NODE_GROUP, GKE_NODE_POOL, kind_of, releases
 
 NAME = "extended-resources-advertised"
 GPU = "nvidia.com/gpu"
@@ -24,7 +24,8 @@ CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 CLUSTER_QUEUE = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
 RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
-GPU_PLUGINS = (NVIDIA_DEVICE_PLUGIN, GPU_OPERATOR, FAKE_GPU_OPERATOR)
+GPU_PLUGINS = tuple(chart_for(role) for role in ("nvidiaDevicePlugin", "gpuOperator", "fakeGpuOperator"))
+EFA_DEVICE_PLUGIN = chart_for("efaDevicePlugin")
 NATIVE = ("cpu", "memory", "ephemeral-storage", "pods", "storage")
 
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policies.graph import Graph, Node, get
-from policies.resource_types import EKS_NODE_GROUP, GKE_NODE_POOL
+from .graph import Graph, Node, get
+from .resource_types import EKS_NODE_GROUP, GKE_NODE_POOL
 
 POOL_LABEL = "gpu-platform.io/pool"
 GPU = "nvidia.com/gpu"

@@ -7,7 +7,7 @@ resources nothing advertises, names the APIs refuse, AMIs that do not exist,
 webhooks the control plane cannot reach, zones EKS refuses.
 """
 
-from policies.deploy import (
+from . import (
     cluster_ready,
     crd_order,
     eks_zones,

@@ -7,8 +7,8 @@ rejected at admission time, after the rest of the stack has been applied.
 from collections.abc import Mapping
 from typing import Any
 
-from policies.resource_policy import resource_policy
-from policies.workloads import containers, gpu_amount, pod_specs, quantity
+from .resource_policy import resource_policy
+from .workloads import containers, gpu_amount, pod_specs, quantity
 
 NAME = "gpu-limits"
 DEFAULT_RESOURCES = ["nvidia.com/gpu", "nvidia.com/gpu.shared", "nvidia.com/mig-*"]

@@ -1,0 +1,83 @@
+"""The policy pack is self-contained: `pulumi policy publish` uploads its directory alone, and
+`pulumi preview --policy-pack policies` runs it in policies/venv, built from its own requirements."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from infra import policy_data
+from tests.conftest import ROOT
+
+PACK = ROOT / "policies"
+
+# Import name of each distribution the pack may list in its requirements.
+IMPORT_NAMES = {
+    "pulumi": "pulumi",
+    "pulumi-policy": "pulumi_policy",
+    "grpcio": "grpc",
+    "protobuf": "google",
+    "PyYAML": "yaml",
+    "boto3": "boto3",
+    "botocore": "botocore",
+}
+
+
+def _requirements() -> dict[str, str]:
+    pins = {}
+    for line in (PACK / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[name] = version
+    return pins
+
+
+def test_packaged_data_agrees_with_the_catalog_and_pins() -> None:
+    # Regenerate with: python tasks.py policy-data
+    assert policy_data.OUT.read_text() == policy_data.render()
+
+
+def test_requirements_are_exact_pins_of_known_distributions() -> None:
+    pins = _requirements()
+    assert set(pins) <= set(IMPORT_NAMES), set(pins) - set(IMPORT_NAMES)
+    assert all(re.fullmatch(r"\d+(\.\d+)+", v) for v in pins.values()), pins
+    assert {"pulumi", "pulumi-policy", "PyYAML"} <= set(pins)
+
+
+def test_pack_imports_only_itself_the_stdlib_and_its_requirements() -> None:
+    allowed = set(sys.stdlib_module_names) | {"guardrails"} | {IMPORT_NAMES[n] for n in _requirements()}
+    for path in PACK.rglob("*.py"):
+        if "venv" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] in allowed, f"{path.relative_to(ROOT)} imports {name}"
+
+
+def test_pack_runs_from_a_copy_of_its_directory_alone(tmp_path: Path) -> None:
+    copy = tmp_path / "pack"
+    shutil.copytree(PACK, copy, ignore=shutil.ignore_patterns("venv", "__pycache__"))
+    # The project is installed in this virtualenv: make it unimportable, as it is in policies/venv.
+    script = (
+        "import sys\n"
+        "for m in ('components', 'stacks', 'infra', 'policies'): sys.modules[m] = None\n"
+        "from guardrails.pack import POLICIES\n"
+        "from guardrails.quota import quota_config_problems\n"
+        "print(len(POLICIES), quota_config_problems({'aws': {'us-east-1': {'L-DB2E81BA': 8, 'L-NOPE': 1}}}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=copy, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    count, problems = done.stdout.split(" ", 1)
+    from policies.guardrails.pack import POLICIES
+
+    assert int(count) == len(POLICIES)
+    (problem,) = eval(problems)  # the list repr the script printed: one problem, naming the unknown code
+    assert problem.startswith("quotas.aws.us-east-1.L-NOPE: not one of aws's GPU quota families")
