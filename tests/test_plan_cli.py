@@ -188,7 +188,8 @@ def test_stack_and_policy_config_problems_come_together(tmp_path: Path) -> None:
     policy.write_text(
         json.dumps(
             {
-                "gpu-cloud-quota": {"quotas": {"aws": {"us-east-1": {"L-DB2E81BB": 64}}}, "liveLookup": True},
+                "gpu-cloud-quota": {"quotas": {"aws": {"us-east-1": {"L-DB2E81BB": 64}}}},
+                "gpu-cost-ceiling": {"monthlyBudget": -1},
                 "gpu-limit": "advisory",
             }
         )
@@ -200,7 +201,7 @@ def test_stack_and_policy_config_problems_come_together(tmp_path: Path) -> None:
         "gpu-cloud-quota.quotas.aws.us-east-1.L-DB2E81BB: not one of aws's GPU quota families here (did you mean L-DB2E81BA?)"
         in err
     )
-    assert "gpu-cloud-quota.liveLookup: true is not available in this version" in err
+    assert "gpu-cost-ceiling.monthlyBudget: -1 is less than the minimum of 0" in err
     assert "no policy named 'gpu-limit' in pack 'gpu-platform' (did you mean gpu-limits?)" in err
 
 

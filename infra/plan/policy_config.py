@@ -48,7 +48,24 @@ class PolicySpec:
 def _semantic_checks() -> dict[str, Callable[[Mapping[str, Any]], list[str]]]:
     from policies.guardrails import cloud_quota
 
-    return {cloud_quota.NAME: cloud_quota.config_problems}
+    return {cloud_quota.NAME: cloud_quota.config_problems, cloud_quota.UNKNOWN_NAME: cloud_quota.config_problems}
+
+
+def _same_quota_config(levels: Mapping[str, str], props: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The engine hands each policy only its own config, so the advisory quota policy takes the same block as
+    gpu-cloud-quota: when they differ, one would judge quotas the other never saw."""
+    from policies.guardrails import cloud_quota
+
+    main, advisory = cloud_quota.NAME, cloud_quota.UNKNOWN_NAME
+    if main not in props or advisory not in props or "disabled" in (levels.get(main), levels.get(advisory)):
+        return []
+    differ = sorted(k for k in cloud_quota.CONFIG_SCHEMA if props[main].get(k) != props[advisory].get(k))
+    if not differ:
+        return []
+    return [
+        f"{advisory}: its {', '.join(differ)} differ from {main}'s; both policies judge the same quotas, so give "
+        f"{advisory} the same {', '.join(differ)} as {main} (copy the block)"
+    ]
 
 
 def pack_specs() -> list[PolicySpec]:
@@ -157,6 +174,8 @@ def reconcile(
             problems.append(f"{name}{'.' + where if where else ''}: {err.message}")
         if not schema_problems and levels[name] != "disabled" and name in checks:
             problems += [f"{name}.{p}" for p in checks[name](props[name])]
+    if not problems:
+        problems += _same_quota_config(levels, props)
     if problems:
         raise PolicyConfigError(problems)
     return levels, props

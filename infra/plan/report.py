@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from components.catalog import CATALOG_DATE
 from components.pool_spec import PoolSpec
-from policies.guardrails.quota import QuotaDraw, QuotaRow, gcp_global_draws, tally
+from policies.guardrails.prices import PoolCost, pool_cost
+from policies.guardrails.quota import QuotaDraw, QuotaRow, family_name, gcp_global_draws, tally
 from stacks.clouds import backend
 from stacks.model import PlatformConfig
 from stacks.resolve import ResolvedPool, pool_specs, resolve_pools
@@ -75,9 +76,46 @@ def pool_rows(config: PlatformConfig, resolved_pools: list[ResolvedPool]) -> lis
     return rows
 
 
-def quota_rows(config: PlatformConfig, resolved: list[ResolvedPool], quotas: dict[str, Any]) -> list[QuotaRow]:
+def quota_rows(config: PlatformConfig, resolved: list[ResolvedPool], quota_config: dict[str, Any]) -> list[QuotaRow]:
+    """The quota table as ``gpu-cloud-quota`` judges it: configured quotas, and with ``liveLookup`` what the clouds
+    say (the same lookup and merge the policy runs)."""
+    from policies.guardrails.cloud_quota import merge
+
     draws = [_draw(config, rp) for rp in resolved]
-    return tally(draws + gcp_global_draws(draws), quotas)
+    rows = tally(draws + gcp_global_draws(draws), quota_config.get("quotas") or {})
+    return merge(rows, quota_config, config.project)
+
+
+def cost_rows(config: PlatformConfig, resolved: list[ResolvedPool], cost_config: dict[str, Any]) -> list[PoolCost]:
+    """Each cloud pool's monthly ceiling, priced as ``gpu-cost-ceiling`` prices it (the same function)."""
+    rows = []
+    for rp in resolved:
+        o = rp.offering
+        # GCP N1 machines bill their attached GPUs apart; accelerator-optimized types include them.
+        gpus = (o.accelerator, o.gpus_per_node) if o.instance_type.startswith("n1-") else ("", 0)
+        prices = cost_config.get("prices") or {}
+        rows.append(pool_cost(o.cloud, rp.pool.name, o.instance_type, rp.pool.max_nodes, prices, gpus=gpus))
+    return sorted(rows, key=lambda c: c.pool)
+
+
+def _cost_table(config: PlatformConfig, resolved: list[ResolvedPool], cost_config: dict[str, Any]) -> dict[str, Any]:
+    rows = cost_rows(config, resolved, cost_config)
+    return {
+        "pools": [
+            {
+                "pool": c.pool,
+                "type": c.machine,
+                "maxNodes": c.max_nodes,
+                "hourly": None if c.hourly is None else round(c.hourly, 5),
+                "monthlyAtMax": None if c.monthly is None else round(c.monthly, 2),
+                "priceSource": c.source or "no price known",
+            }
+            for c in rows
+        ],
+        "totalMonthlyAtMax": round(sum(c.monthly or 0.0 for c in rows), 2),
+        "unpriced": [c.pool for c in rows if c.monthly is None],
+        "monthlyBudget": cost_config.get("monthlyBudget"),
+    }
 
 
 def build_summary(
@@ -90,19 +128,22 @@ def build_summary(
 ) -> dict[str, Any]:
     by_type = Counter(r.type for r in capture.registrations)
     resolved = resolve_pools(config)
-    quotas = (policy_run.config.get("gpu-cloud-quota") or {}).get("quotas") or {}
     quota_table = [
         {
             "cloud": r.cloud,
             "region": r.region,
             "family": r.family,
+            "familyName": family_name(r),
             "unit": r.unit,
             "plannedMax": r.total,
             "quota": r.quota,
+            "source": r.source if r.quota is not None else (r.unknown_reason or "not configured"),
+            "inUse": r.usage,
+            "inUseSource": r.usage_note,
             "headroom": r.headroom,
             "pools": {d.pool: d.amount for d in r.draws},
         }
-        for r in quota_rows(config, resolved, quotas)
+        for r in quota_rows(config, resolved, policy_run.config.get("gpu-cloud-quota") or {})
     ]
     by_policy: dict[str, dict[str, Any]] = {}
     for v in policy_run.violations:
@@ -119,6 +160,7 @@ def build_summary(
         "resourcesByType": dict(sorted(by_type.items())),
         "pools": pool_rows(config, resolved),
         "quotas": quota_table,
+        "costs": _cost_table(config, resolved, policy_run.config.get("gpu-cost-ceiling") or {}),
         "outputs": capture.outputs,
         "secretOutputs": capture.secret_outputs,
         "policyConfig": _rel(policy_config_path),
@@ -174,15 +216,39 @@ def render_table(summary: dict[str, Any]) -> str:
             [
                 q["cloud"],
                 q["region"],
-                q["family"],
+                q["familyName"],
                 f"{q['plannedMax']} {q['unit']}",
                 "unknown" if q["quota"] is None else str(q["quota"]),
+                "-" if q["inUse"] is None else str(q["inUse"]),
                 "-" if q["headroom"] is None else str(q["headroom"]),
+                q["source"],
             ]
             for q in summary["quotas"]
         ]
-        lines.append("cloud GPU quotas")
-        lines += _table(["cloud", "region", "family", "planned max", "quota", "headroom"], quota_lines)
+        lines.append("cloud GPU quotas (headroom: quota - planned max - in use, where the cloud reports use)")
+        headers = ["cloud", "region", "family", "planned max", "quota", "in use", "headroom", "source"]
+        lines += _table(headers, quota_lines)
+        lines.append("")
+    costs = summary["costs"]
+    if costs["pools"]:
+        cost_lines = [
+            [
+                c["pool"],
+                c["type"],
+                str(c["maxNodes"]),
+                "-" if c["hourly"] is None else f"${c['hourly']:,.2f}",
+                "-" if c["monthlyAtMax"] is None else f"${c['monthlyAtMax']:,.0f}",
+                c["priceSource"],
+            ]
+            for c in costs["pools"]
+        ]
+        budget = costs["monthlyBudget"]
+        lines.append(
+            f"GPU cost at maximum scale (on-demand): ${costs['totalMonthlyAtMax']:,.0f}/month"
+            + (f" of a ${budget:,.0f} budget" if budget is not None else "")
+            + (f"; not priced: {', '.join(costs['unpriced'])}" if costs["unpriced"] else "")
+        )
+        lines += _table(["pool", "type", "max nodes", "per node-hour", "per month", "price"], cost_lines)
         lines.append("")
     if "validation" in summary:
         lines.append(f"validation: {summary['validation']['line']}")

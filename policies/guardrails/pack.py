@@ -3,7 +3,7 @@ config against before anything runs. Importing this module builds policy objects
 
 from pulumi_policy import EnforcementLevel, Policy
 
-from . import cloud_quota, deploy, fit, gpu_limits, gpu_tolerations, pinned_versions, security, sharing
+from . import cloud_quota, cost, deploy, fit, gpu_limits, gpu_tolerations, pinned_versions, security, sharing
 
 NAME = "gpu-platform"
 LEVEL = EnforcementLevel.MANDATORY
@@ -22,6 +22,8 @@ POLICIES: list[Policy] = [
     *security.POLICIES,
     # GPU sharing: MIG profiles from an allowlist, training off time-sliced GPUs.
     *sharing.POLICIES,
+    # Cost: the pools at maximum scale against a monthly budget (advisory).
+    cost.policy,
     # Deployability: what `pulumi up` would refuse or deploy broken (policies/deploy/).
     *(module.policy for module in deploy.MODULES),
 ]

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import data
+from .catalog import aws_quota_name, data
 
 GLOBAL = "global"
 GCP_ALL_REGIONS = "GPUS_ALL_REGIONS"
@@ -40,7 +40,15 @@ class QuotaRow:
     family: str
     draws: tuple[QuotaDraw, ...]
     quota: int | None
-    """The configured quota, ``None`` when unknown."""
+    """The quota in force (configured, or looked up), ``None`` when unknown."""
+    source: str = "policy config"
+    """Where ``quota`` comes from; when both were read, the configured value wins and the source says so."""
+    usage: int | None = None
+    """Already in use in the account or project (from the cloud), ``None`` when unknown or not looked up."""
+    usage_note: str = ""
+    """Where ``usage`` comes from, or why it is unknown."""
+    unknown_reason: str = ""
+    """Why a live lookup found no quota (no credentials, throttled ...), when it failed."""
 
     @property
     def total(self) -> int:
@@ -52,15 +60,29 @@ class QuotaRow:
 
     @property
     def headroom(self) -> int | None:
-        return None if self.quota is None else self.quota - self.total
+        """What stays free with every pool at maximum scale, after what is already in use where that is known."""
+        return None if self.quota is None else self.quota - self.total - (self.usage or 0)
 
     @property
     def over(self) -> bool:
+        """The pools alone need more than the quota: certain to fail, whatever else runs."""
         return self.quota is not None and self.total > self.quota
+
+    @property
+    def at_risk(self) -> bool:
+        """Within the quota alone, but not with what is already in use (which includes this stack's own running
+        nodes on an update, so it is a warning, not a refusal)."""
+        return not self.over and self.headroom is not None and self.headroom < 0
 
     def describe(self) -> str:
         pools = ", ".join(f"{d.pool} {d.amount} ({d.detail})" for d in self.draws)
         return f"{self.cloud} {self.region} {self.family}: pools {pools} draw up to {self.total} {self.unit}"
+
+
+def family_name(row: QuotaRow) -> str:
+    """``L-DB2E81BA (Running On-Demand G and VT instances)``; GCP metrics name themselves."""
+    name = aws_quota_name(row.family) if row.cloud == "aws" else row.family
+    return row.family if name == row.family else f"{row.family} ({name})"
 
 
 def gcp_global_draws(draws: Iterable[QuotaDraw]) -> list[QuotaDraw]:
