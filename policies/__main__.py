@@ -8,7 +8,9 @@ nothing from outside this directory (its catalog facts are packaged in
 ``guardrails/data``), so ``pulumi policy publish`` can upload the directory alone.
 """
 
+from guardrails.analyzer import install
 from guardrails.pack import LEVEL, NAME, POLICIES
 from pulumi_policy import PolicyPack
 
+install()  # the stack is deserialized once per analysis, not once per stack policy (guardrails/analyzer.py)
 PolicyPack(name=NAME, enforcement_level=LEVEL, policies=POLICIES)

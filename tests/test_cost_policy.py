@@ -29,7 +29,7 @@ def test_examples_are_priced_from_the_packaged_table(graphs: dict[str, list[Node
     l4 = aws["l4-spot"]
     assert (l4.machine, l4.max_nodes, l4.hourly) == ("g6.xlarge", 8, PRICES.clouds["aws"].hourly["g6.xlarge"])
     assert l4.monthly == pytest.approx(8 * 0.8048 * HOURS_PER_MONTH)
-    assert l4.source == f"default of {PRICES.clouds['aws'].date}"
+    assert l4.source == f"us-east-1 default of {PRICES.clouds['aws'].date}"
     gcp = costs(graphs["gcp-dev"])
     assert gcp["h100"].machine == "a3-highgpu-8g" and gcp["h100"].hourly == PRICES.clouds["gcp"].hourly["a3-highgpu-8g"]
 
@@ -58,7 +58,7 @@ def test_config_prices_override_the_defaults(graphs: dict[str, list[Node]]) -> N
     l4 = costs(graphs["aws-dev"], {"aws": {"hourly": {"g6.xlarge": 0.5}}})["l4-spot"]
     assert (l4.hourly, l4.source) == (0.5, "policy config")
     (message,) = messages(graphs["aws-dev"], {"monthlyBudget": 1, "prices": {"aws": {"hourly": {"g6.xlarge": 0.5}}}})
-    assert "at $0.50/h (policy config)" in message
+    assert "at $0.50/h on demand (policy config)" in message
 
 
 def test_an_unpriced_pool_is_not_counted_as_free(graphs: dict[str, list[Node]]) -> None:

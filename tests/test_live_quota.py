@@ -239,3 +239,37 @@ def test_policy_configs_of_the_examples_give_both_quota_policies_the_same_block(
         config = json.loads(path.read_text())
         strip = lambda c: {k: v for k, v in (c or {}).items() if k != "enforcementLevel"}  # noqa: E731
         assert strip(config.get("gpu-cloud-quota")) == strip(config.get("gpu-cloud-quota-unknown")), path.name
+
+
+def test_unknown_quotas_can_be_made_mandatory(aws_env: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    # CI reads quotas live: a lookup that fails there must not let the stack through.
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    over, advisories = cloud_quota.evaluate([node_group("l4", "g6.xlarge", 8.0)], live(unknownQuotas="mandatory"))
+    (message,) = over
+    assert advisories == [] and "no AWS credentials" in message and message.endswith("(unknownQuotas: mandatory)")
+
+
+def test_karpenter_quantities_and_a_missing_region_do_not_crash(aws: Any) -> None:
+    from types import SimpleNamespace
+
+    karpenter = SimpleNamespace(
+        resource_type="kubernetes:karpenter.sh/v1:NodePool",
+        name="l4",
+        urn="urn:l4",
+        provider=None,
+        props={
+            "metadata": {"name": "l4"},  # no gpu-platform.io/region annotation
+            "spec": {
+                "limits": {"cpu": "16000m"},
+                "template": {
+                    "spec": {"requirements": [{"key": "node.kubernetes.io/instance-type", "values": ["g6.xlarge"]}]}
+                },
+            },
+        },
+    )
+    (row,) = rows([karpenter], live()).values()
+    assert row.total == 16 and row.quota is None
+    assert row.unknown_reason.startswith("no AWS region for this pool")

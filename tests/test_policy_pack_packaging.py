@@ -87,3 +87,43 @@ def test_pack_runs_from_a_copy_of_its_directory_alone(tmp_path: Path) -> None:
     assert int(count) == len(POLICIES)
     (problem,) = eval(problems)  # the list repr the script printed: one problem, naming the unknown code
     assert problem.startswith("quotas.aws.us-east-1.L-NOPE: not one of aws's GPU quota families")
+
+
+def test_the_ci_policy_config_lays_over_every_example_config() -> None:
+    import json
+
+    from infra.plan.policy_config import check_user_config, main, merge
+
+    ci = json.loads((ROOT / ".ci" / "policy-config.json").read_text())
+    for path in sorted((ROOT / "stacks").glob("policy-config.*.json")):
+        own = json.loads(path.read_text())
+        merged = merge(own, ci)
+        _, props = check_user_config(merged)  # valid, and both quota blocks still agree
+        assert props["gpu-cloud-quota"]["liveLookup"] is True, path.name
+        assert props["gpu-cloud-quota"]["unknownQuotas"] == "mandatory", path.name
+        # The stack's own settings survive: its quotas and its other policies' config.
+        assert props["gpu-cloud-quota"]["quotas"] == (own.get("gpu-cloud-quota") or {}).get("quotas", {}), path.name
+        for name, value in own.items():
+            if name not in ci and isinstance(value, dict):
+                assert {k: v for k, v in value.items() if k != "enforcementLevel"}.items() <= props[name].items()
+    assert main([str(ROOT / "stacks" / "policy-config.gcp-dev.json"), str(ROOT / ".ci" / "policy-config.json")]) == 0
+
+
+def test_merge_turns_level_strings_into_objects() -> None:
+    from infra.plan.policy_config import merge
+
+    merged = merge(
+        {"gpu-limits": "advisory", "gpu-cost-ceiling": {"monthlyBudget": 5}}, {"gpu-cost-ceiling": "disabled"}
+    )
+    assert merged == {
+        "gpu-limits": {"enforcementLevel": "advisory"},
+        "gpu-cost-ceiling": {"monthlyBudget": 5, "enforcementLevel": "disabled"},
+    }
+
+
+def test_pack_declares_a_version_to_publish() -> None:
+    import yaml
+
+    meta = yaml.safe_load((PACK / "PulumiPolicy.yaml").read_text())
+    assert re.fullmatch(r"\d+\.\d+\.\d+", str(meta["version"]))
+    assert meta["runtime"]["options"]["virtualenv"] == "venv"

@@ -217,7 +217,10 @@ def test_s3_grant_on_the_whole_bucket_is_refused(graphs: dict[str, list[Node]]) 
         statements[1]["Action"] = "s3:*"  # on the bucket ARN itself: DeleteBucket, PutBucketPolicy ...
 
     (message,) = [m for _, m in scoped(research_policy(graphs, bucket_actions))]
-    assert f"grants s3:* on the bucket itself (arn:aws:s3:::{BUCKET}); only s3:ListBucket" in message
+    assert (
+        f"grants s3:* on the bucket itself (arn:aws:s3:::{BUCKET}); only s3:GetBucketLocation, and s3:ListBucket"
+        in message
+    )
 
 
 def test_s3_grant_on_any_resource_is_refused(graphs: dict[str, list[Node]]) -> None:
@@ -252,10 +255,12 @@ def test_listing_without_the_prefix_condition_is_refused(graphs: dict[str, list[
     assert "without an s3:prefix condition" in message
 
 
-def test_attached_s3_managed_policy_is_refused(graphs: dict[str, list[Node]]) -> None:
+@pytest.mark.parametrize(
+    "arn", ["arn:aws:iam::aws:policy/AmazonS3FullAccess", "arn:aws:iam::aws:policy/ReadOnlyAccess"]
+)
+def test_attached_s3_managed_policy_is_refused(graphs: dict[str, list[Node]], arn: str) -> None:
     nodes = graphs["aws-train"]
     role = urn_of(nodes, security.IAM_ROLE, "storage-research-training")
-    arn = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
     attachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
     broken = added(
         nodes, attachment, "research-s3", {"role": "storage-research-training", "policyArn": arn}, {"role": role}
@@ -266,6 +271,103 @@ def test_attached_s3_managed_policy_is_refused(graphs: dict[str, list[Node]]) ->
         f"{RESEARCH_ROLE}: managed policy {arn} grants S3 on every bucket of the account; grant an inline policy "
         "on arn:<partition>:s3:::<bucket>/teams/research/* instead"
     )
+
+
+def test_bucket_metadata_and_listing_actions_on_the_bucket(graphs: dict[str, list[Node]]) -> None:
+    """s3:GetBucketLocation carries no object data (SDKs call it for the region): allowed on the bucket ARN;
+    s3:ListBucketVersions and s3:ListBucketMultipartUploads list keys: scoped by s3:prefix like s3:ListBucket."""
+
+    def region(statements: list[dict[str, Any]]) -> None:
+        bucket = f"arn:aws:s3:::{BUCKET}"
+        statements.append({"Sid": "Region", "Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": bucket})
+        statements[1]["Action"] = ["s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"]
+
+    assert scoped(research_policy(graphs, region)) == []
+
+    def unconditional(statements: list[dict[str, Any]]) -> None:
+        region(statements)
+        del statements[1]["Condition"]
+
+    (message,) = [m for _, m in scoped(research_policy(graphs, unconditional))]
+    assert (
+        "statement TeamListing grants s3:ListBucket, s3:ListBucketVersions, s3:ListBucketMultipartUploads on "
+        f"arn:aws:s3:::{BUCKET} without an s3:prefix condition: it lists every team's keys" in message
+    )
+
+    def versions_of_theirs(statements: list[dict[str, Any]]) -> None:
+        statements[1]["Action"] = "s3:ListBucketVersions"
+        statements[1]["Condition"]["StringLike"]["s3:prefix"] = ["teams/training/*"]
+
+    (message,) = [m for _, m in scoped(research_policy(graphs, versions_of_theirs))]
+    assert "statement TeamListing lets s3:ListBucketVersions" in message
+    assert "list 'teams/training/*', team training's prefix, not team research's" in message
+
+    def with_objects(statements: list[dict[str, Any]]) -> None:  # object data on the bucket ARN: still refused
+        statements[1]["Action"] = ["s3:GetBucketLocation", "s3:GetObject"]
+
+    (message,) = [m for _, m in scoped(research_policy(graphs, with_objects))]
+    assert f"grants s3:GetBucketLocation, s3:GetObject on the bucket itself (arn:aws:s3:::{BUCKET}); only " in message
+    assert (
+        "only s3:GetBucketLocation, and s3:ListBucket, s3:ListBucketVersions, s3:ListBucketMultipartUploads" in message
+    )
+
+
+def test_policy_variables_in_the_team_prefix_are_refused(graphs: dict[str, list[Node]]) -> None:
+    """The platform writes literal prefixes; a variable standing for the team cannot be checked statically."""
+
+    def tagged(statements: list[dict[str, Any]]) -> None:
+        statements[0]["Resource"] = f"arn:aws:s3:::{BUCKET}/teams/${{aws:PrincipalTag/team}}/*"
+        statements[1]["Condition"]["StringLike"]["s3:prefix"] = ["teams/${aws:PrincipalTag/team}/*"]
+
+    objects, listing = (m for _, m in scoped(research_policy(graphs, tagged)))
+    assert objects.startswith(f"{RESEARCH_ROLE}: inline policy storage-research-training statement TeamObjects")
+    assert f"on arn:aws:s3:::{BUCKET}/teams/${{aws:PrincipalTag/team}}/*: an IAM policy variable" in objects
+    assert (
+        f"(${{...}}) cannot be checked statically; write team research's literal prefix: "
+        f"arn:aws:s3:::{BUCKET}/teams/research/*" in objects
+    )
+    assert "list 'teams/${aws:PrincipalTag/team}/*': an IAM policy variable (${...}) cannot be checked" in listing
+    assert 'literal prefix: Condition StringLike s3:prefix ["teams/research/*"]' in listing
+
+    def below_the_team(statements: list[dict[str, Any]]) -> None:  # under teams/research/ a variable only narrows
+        statements[0]["Resource"] = f"arn:aws:s3:::{BUCKET}/teams/research/${{aws:username}}/*"
+        statements[1]["Condition"]["StringLike"]["s3:prefix"] = ["teams/research/${aws:username}/*"]
+
+    assert scoped(research_policy(graphs, below_the_team)) == []
+
+
+def test_gcs_condition_alternatives_cannot_widen_the_prefix(graphs: dict[str, list[Node]]) -> None:
+    """The platform's condition ORs in the bucket itself (GCS checks listing there): allowed, in either order and
+    parenthesized; any other alternative could widen the team's prefix."""
+    binding = named("gcp:storage/bucketIAMMember:BucketIAMMember", "storage-research-train-objects")
+    team = f'resource.name.startsWith("projects/_/buckets/{GCS}/objects/teams/research/")'
+    bucket = f'resource.name == "projects/_/buckets/{GCS}" && resource.type == "storage.googleapis.com/Bucket"'
+
+    def expression(text: str) -> Callable[[dict[str, Any]], None]:
+        return lambda props: props["condition"].__setitem__("expression", text)
+
+    for same in (team, f"({bucket}) || {team}", f"(({team}) || ({bucket}))"):
+        assert scoped(changed(graphs["gcp-dev"], binding, expression(same))) == [], same
+
+    wider = {
+        f"{team} || true": "'true'",
+        f'{team} || resource.name.startsWith("projects/_/buckets/{GCS}/objects/")': (
+            f"""'resource.name.startsWith("projects/_/buckets/{GCS}/objects/")'"""
+        ),
+        f'{team} || resource.type == "storage.googleapis.com/Bucket"': """'resource.type == "storage.googleapis.com/Bucket"'""",
+        f'{team} && (request.time < timestamp("2030-01-01T00:00:00Z") || true)': None,
+    }
+    for text, alternative in wider.items():
+        ((urn, message),) = scoped(changed(graphs["gcp-dev"], binding, expression(text)))
+        assert urn.endswith("::storage-research-train-objects")
+        assert message.startswith(f"{RESEARCH_GSA}: storage-research-train-objects grants roles/storage.objectUser")
+        assert f"on bucket {GCS} with a condition that ORs (||) in " in message, text
+        assert alternative is None or f"ORs (||) in {alternative}: an OR can widen it" in message, text
+        assert "beyond team research's objects/teams/research/; the only alternatives allowed are " in message
+        assert (
+            f'and, for listing, (resource.type == "storage.googleapis.com/Bucket" && resource.name == '
+            f'"projects/_/buckets/{GCS}")' in message
+        )
 
 
 def test_gcs_grant_without_the_team_condition_is_refused(graphs: dict[str, list[Node]]) -> None:
@@ -308,6 +410,16 @@ def test_project_level_storage_grant_to_a_team_account_is_refused(graphs: dict[s
         "of the project, every team's objects; grant it on the bucket with a condition under objects/teams/research/ "
         "instead"
     )
+    for basic in ("roles/editor", "roles/owner", "roles/viewer"):  # basic roles include storage access
+        grant = {**props, "role": basic}
+        ((_, message),) = scoped(
+            added(nodes, "gcp:projects/iAMMember:IAMMember", "research-basic", grant, {"member": account})
+        )
+        assert message == (
+            f"{RESEARCH_GSA}: research-basic grants the basic role {basic} on project gpu-platform-dev: it includes "
+            "storage access to every bucket of the project, every team's objects; grant a storage role on the bucket "
+            "with a condition under objects/teams/research/ instead"
+        )
     # Other project roles (the node pools' logging, monitoring) are not storage.
     props = {**props, "role": "roles/logging.logWriter"}
     assert scoped(added(nodes, "gcp:projects/iAMMember:IAMMember", "research-logs", props, {"member": account})) == []
@@ -328,6 +440,21 @@ def test_controller_roles_are_not_in_scope(graphs: dict[str, list[Node]]) -> Non
         arn = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
         attachment = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
         assert scoped(added(broken, attachment, "autoscaler-s3", {"policyArn": arn}, {"role": role})) == []
+
+
+def test_trust_without_a_subject_is_no_teams(graphs: dict[str, list[Node]]) -> None:
+    """An IRSA trust with only the :aud condition names no service account: no team's role, not in scope."""
+
+    def audience_only(props: dict[str, Any]) -> None:
+        document = json.loads(props["assumeRolePolicy"])
+        equals = document["Statement"][0]["Condition"]["StringEquals"]
+        for key in [k for k in equals if k.endswith(":sub")]:
+            del equals[key]
+        props["assumeRolePolicy"] = json.dumps(document)
+
+    nodes = changed(graphs["aws-train"], named(security.IAM_ROLE, "storage-research-training"), audience_only)
+    tenants = security._aws_tenants(Graph(nodes), {"team-research": "research", "team-training": "training"})
+    assert "storage-research-training" not in [short(u) for u in tenants] and len(tenants) == 3
 
 
 def test_pod_identity_and_wildcard_trust_bring_a_role_in_scope(graphs: dict[str, list[Node]]) -> None:

@@ -134,10 +134,6 @@ GCP_PRICES = CloudPrices(
         "a2-highgpu-4g": 14.69354,
         "a2-highgpu-8g": 29.38708,
         "a2-megagpu-16g": 55.73951,
-        "a2-ultragpu-1g": 3.17899,
-        "a2-ultragpu-2g": 6.35798,
-        "a2-ultragpu-4g": 12.71597,
-        "a2-ultragpu-8g": 25.43194,
         "a3-highgpu-1g": 10.97906,
         "a3-highgpu-2g": 21.95812,
         "a3-highgpu-4g": 43.91623,
@@ -161,8 +157,8 @@ GCP_PRICES = CloudPrices(
     notes={
         "a3-highgpu": "GPU part at the us-east4 H100 price (9.79655/GPU-h): the source's us-central1 H100 price "
         "(4.20076) is 43% of every other region's, so a ceiling from it would be too low",
-        "a2-ultragpu": "GPU part at the us-east4 A100 80GB price (2.07937/GPU-h): the source's us-central1 price "
-        "(1.8462) is below its own spot price",
+        "a2-ultragpu": "no default: the source's A100 80GB GPU part is below its own spot price in us-central1 and "
+        "about 40% under list price by a reviewer's check; set prices.gcp.hourly.<type> to your price",
         "a4-highgpu-8g": "the source prices only its GPUs (its machine row is a 0.0 placeholder)",
     },
 )

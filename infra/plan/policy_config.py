@@ -194,3 +194,40 @@ def _unknown(source: str, message: str, word: str, known: Sequence[str] | Mappin
 def check_user_config(user: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     """The user's policy config against the pack's own policies, before the program or the pack runs."""
     return reconcile(pack_specs(), {}, user)
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` on top of ``base``, policy by policy (a level string is ``{"enforcementLevel": ...}``): how
+    CI lays its own settings (``.ci/policy-config.json``) over a stack's ``stacks/policy-config.<stack>.json``,
+    since ``pulumi preview`` takes one ``--policy-pack-config`` file."""
+    out: dict[str, Any] = {name: dict(_as_object(value)) for name, value in base.items()}
+    for name, value in override.items():
+        out.setdefault(name, {}).update(_as_object(value))
+    return out
+
+
+def _as_object(value: Any) -> Mapping[str, Any]:
+    return {ENFORCEMENT_LEVEL: value} if isinstance(value, str) else value if isinstance(value, Mapping) else {}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m infra.plan.policy_config BASE.json OVERRIDE.json``: the merged config, checked, on stdout."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m infra.plan.policy_config", description=main.__doc__)
+    parser.add_argument("base", type=Path)
+    parser.add_argument("override", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        merged = merge(load_policy_config_file(args.base), load_policy_config_file(args.override))
+        check_user_config(merged)
+    except PolicyConfigError as err:
+        print(err.render(), file=sys.stderr)
+        return 2
+    print(json.dumps(merged, indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

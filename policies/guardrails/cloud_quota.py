@@ -36,6 +36,7 @@ from .catalog import aws_instance, gcp_accelerator
 from .live_quota import Settings, lookup
 from .quota import QuotaDraw, QuotaRow, family_name, gcp_global_draws, quota_config_problems, tally
 from .resource_types import KARPENTER_NODE_POOL
+from .workloads import quantity
 
 NAME = "gpu-cloud-quota"
 UNKNOWN_NAME = "gpu-cloud-quota-unknown"
@@ -59,6 +60,14 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "description": "Also read quotas and current usage from the clouds (AWS Service Quotas and CloudWatch usage "
         "metrics, GCP Compute and Cloud Quotas APIs), with the credentials `pulumi preview` runs with. Configured "
         "quotas win over looked-up ones.",
+    },
+    "unknownQuotas": {
+        "type": "string",
+        "enum": ["advisory", "mandatory"],
+        "default": "advisory",
+        "description": "A family whose quota is neither configured nor read from the cloud (the lookup failed): "
+        "reported by gpu-cloud-quota-unknown (advisory), or refused by gpu-cloud-quota (mandatory: CI and "
+        "production, where a lookup that fails must not let a stack through).",
     },
     "lookupTimeoutSeconds": {
         "type": "number",
@@ -85,7 +94,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
 
 
 def _int(value: Any) -> int:
-    return int(float(value or 0))
+    """A count or Kubernetes quantity (a Karpenter cpu limit may read ``"16000m"``) as a whole number; 0 when none."""
+    return int(quantity(value) or 0)
 
 
 def _aws_region(resource: PolicyResource) -> str:
@@ -236,7 +246,10 @@ def assess(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> As
     }
     rows = merge(tally(draws(resources), quotas), config, _gcp_project(resources))
     over = [_over_message(r) for r in rows if r.over]
-    advisories = [_unknown_message(r, bool(config.get("liveLookup"))) for r in rows if r.quota is None]
+    unknown = [_unknown_message(r, bool(config.get("liveLookup"))) for r in rows if r.quota is None]
+    blocking = config.get("unknownQuotas") == "mandatory"
+    over += [f"{m} (unknownQuotas: mandatory)" for m in unknown] if blocking else []
+    advisories = [] if blocking else unknown
     advisories += [_at_risk_message(r) for r in rows if r.at_risk]
     return Assessment(rows, over, advisories)
 

@@ -25,6 +25,7 @@ from .graph import Graph, Node, get
 from .prices import PoolCost, pool_cost
 from .resource_types import EKS_NODE_GROUP, GKE_NODE_POOL, KARPENTER_NODE_POOL
 from .stack_policy import Finding, stack_policy
+from .workloads import quantity
 
 NAME = "gpu-cost-ceiling"
 POOL_LABEL = "gpu-platform.io/pool"
@@ -61,10 +62,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
 
 
 def _int(value: Any) -> int:
-    try:
-        return int(float(value or 0))
-    except (TypeError, ValueError):
-        return 0
+    return int(quantity(value) or 0)
 
 
 def _eks(node: Node, overrides: Mapping[str, Any]) -> PoolCost | None:

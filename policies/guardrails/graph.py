@@ -9,12 +9,16 @@ and a resource is created only after its provider, whose own dependencies
 come first).
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
 from pulumi_policy import PolicyResource
-from pulumi_policy.proxy import UnknownValueError
+from pulumi_policy.proxy import UnknownValueError, _DictProxy, _is_unknown, _ListProxy
+
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""PyYAML's safe loader, in C when the wheel has libyaml (several policies parse the same embedded YAML)."""
 
 UNKNOWN = "[unknown]"
 """What a value only the cloud knows (unknown in a preview) reads as."""
@@ -22,11 +26,34 @@ UNKNOWN = "[unknown]"
 
 def plain(value: Any) -> Any:
     """A policy proxy (or anything JSON-like) as plain dicts and lists; unknowns become ``UNKNOWN``."""
+    return _plain_data(value)
+
+
+_PROXIES = (_DictProxy, _ListProxy)
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain_data(value: Any) -> Any:
+    kind = type(value)
+    if kind in _PROXIES:
+        # pulumi-policy's proxies hand out the data they wrap under "__target" (their own escape hatch): reading
+        # it directly skips an unknown-check per key, most of the cost of turning a stack into a graph.
+        value, kind = value["__target"], type(value["__target"])
+    if kind is dict:
+        return {str(k): _plain_data(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain_data(v) for v in value]
+    if kind in _SCALARS:
+        return UNKNOWN if kind is str and _is_unknown(value) else value
+    return _plain_checked(value)  # any other mapping or sequence: key by key
+
+
+def _plain_checked(value: Any) -> Any:
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for key in list(value.keys()):
             try:
-                out[str(key)] = plain(value[key])
+                out[str(key)] = _plain_checked(value[key])
             except UnknownValueError:
                 out[str(key)] = UNKNOWN
         return out
@@ -34,7 +61,7 @@ def plain(value: Any) -> Any:
         items: list[Any] = []
         for i in range(len(value)):
             try:
-                items.append(plain(value[i]))
+                items.append(_plain_checked(value[i]))
             except UnknownValueError:
                 items.append(UNKNOWN)
         return items
@@ -73,13 +100,45 @@ class Node:
         return self.type.startswith("kubernetes:") and not self.type.startswith("pulumi:")
 
 
+class LazyProps(Mapping[str, Any]):
+    """A resource's properties, turned into plain data on first read: most policies read a few resource types,
+    so most resources of a stack are never converted."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self._data: dict[str, Any] | None = None
+
+    def _plain(self) -> dict[str, Any]:
+        if self._data is None:
+            converted = plain(self._source)
+            self._data = converted if isinstance(converted, dict) else {}
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._plain()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._plain())
+
+    def __len__(self) -> int:
+        return len(self._plain())
+
+    def __eq__(self, other: object) -> bool:
+        return self._plain() == (dict(other) if isinstance(other, Mapping) else other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking, like dict
+
+    def __repr__(self) -> str:
+        return repr(self._plain())
+
+
 def from_policy_resources(resources: Iterable[PolicyResource]) -> list["Node"]:
     return [
         Node(
             urn=r.urn,
             type=r.resource_type,
             name=r.name,
-            props=plain(r.props),
+            props=LazyProps(r.props),
             parent=r.parent.urn if r.parent is not None else "",
             dependencies=tuple(d.urn for d in r.dependencies),
             provider=r.provider.urn if r.provider is not None else "",

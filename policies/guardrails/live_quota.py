@@ -21,7 +21,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 Key = tuple[str, str, str]
@@ -123,6 +123,8 @@ def _aws(keys: list[Key], settings: Settings, deadline: float, result: Lookup) -
     except ImportError:
         result.failed.update({k: "boto3 is not installed in the policy pack's environment" for k in keys})
         return
+    # A session per lookup: credentials are resolved afresh each analysis (boto3's default session caches them).
+    session = boto3.session.Session()
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_S,
         read_timeout=READ_TIMEOUT_S,
@@ -130,11 +132,14 @@ def _aws(keys: list[Key], settings: Settings, deadline: float, result: Lookup) -
     )
     for key in keys:
         _, region, code = key
+        if not region:
+            result.failed[key] = "no AWS region for this pool (Karpenter NodePools carry it as gpu-platform.io/region)"
+            continue
         if time.monotonic() > deadline:
             result.failed[key] = f"not read: the lookup took longer than {settings.deadline_s:g} s"
             continue
         try:
-            quotas = boto3.client("service-quotas", region_name=region, config=config)
+            quotas = session.client("service-quotas", region_name=region, config=config)
             try:
                 quota = quotas.get_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]
                 source = "AWS Service Quotas (applied value)"
@@ -143,9 +148,9 @@ def _aws(keys: list[Key], settings: Settings, deadline: float, result: Lookup) -
                     raise
                 quota = quotas.get_aws_default_service_quota(ServiceCode="ec2", QuotaCode=code)["Quota"]
                 source = "AWS Service Quotas (default value)"
-            usage, note = _aws_usage(boto3.client("cloudwatch", region_name=region, config=config), quota)
+            usage, note = _aws_usage(session.client("cloudwatch", region_name=region, config=config), quota)
             result.found[key] = LiveQuota(int(float(quota["Value"])), source, usage, note)
-        except (BotoCoreError, ClientError) as err:
+        except (BotoCoreError, ClientError, ValueError) as err:
             result.failed[key] = _aws_error(err)
 
 
@@ -155,7 +160,7 @@ def _aws_usage(cloudwatch: Any, quota: Mapping[str, Any]) -> tuple[int | None, s
     metric = quota.get("UsageMetric") or {}
     if not metric.get("MetricName"):
         return None, "the quota names no usage metric"
-    now = datetime.now(UTC)
+    now = datetime.now(timezone.utc)  # noqa: UP017 - datetime.UTC is 3.11+, and the pack may run on 3.10
     dimensions = sorted((metric.get("MetricDimensions") or {}).items())
     statistic = metric.get("MetricStatisticRecommendation") or "Maximum"
     try:
@@ -196,7 +201,8 @@ def _gcp_http(settings: Settings) -> Callable[[str], Any]:
         credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
     else:
         try:
-            credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform.read-only"])
+            # cloud-platform: the one scope both the Compute and the Cloud Quotas APIs accept (not its read-only form).
+            credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
         except DefaultCredentialsError:
             raise _GcpError(
                 "no Google credentials (run `gcloud auth application-default login`, or use Workload Identity "
@@ -212,6 +218,7 @@ def _gcp_http(settings: Settings) -> Callable[[str], Any]:
                 status_forcelist=(429, 500, 502, 503, 504),
                 allowed_methods=frozenset({"GET"}),
                 raise_on_status=False,
+                respect_retry_after_header=False,  # a throttled API may ask for hours; the deadline decides
             ),
         ),
     )

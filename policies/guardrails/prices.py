@@ -33,7 +33,7 @@ class PoolCost:
         if self.hourly is None:
             return f"pool {self.pool}: {self.max_nodes} x {self.machine}, no price known"
         return (
-            f"pool {self.pool}: {self.max_nodes} x {self.machine} at ${self.hourly:,.2f}/h ({self.source}) "
+            f"pool {self.pool}: {self.max_nodes} x {self.machine} at ${self.hourly:,.2f}/h on demand ({self.source}) "
             f"= ${self.monthly:,.0f}/month"
         )
 
@@ -52,7 +52,8 @@ def _price(cloud: str, kind: str, name: str, overrides: Mapping[str, Any]) -> tu
         return float(override), "policy config"
     defaults = default_prices(cloud)
     value = (defaults.get(kind) or {}).get(name)
-    return (None, "") if value is None else (float(value), f"default of {defaults.get('date')}")
+    where = f"{defaults.get('region')} default of {defaults.get('date')}"
+    return (None, "") if value is None else (float(value), where)
 
 
 def pool_cost(

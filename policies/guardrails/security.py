@@ -2,6 +2,13 @@
 model storage, no privileged workloads or plaintext secrets outside the system namespaces.
 
 Each check is a pure ``(graph, config) -> [(urn, message)]`` and says what is wrong and what would be right.
+
+Known limitation of ``workload-storage-scoped`` on GCS: listing objects checks ``storage.objects.list`` on the
+bucket itself, not on the objects, so an IAM condition on the object prefix cannot scope it. A team granted its
+``objects/teams/<team>/`` prefix (with the bucket alternative the platform adds for listing) can therefore list
+the names of other teams' objects; reading, writing or deleting them is still refused by the condition. On AWS,
+listing is scoped with an ``s3:prefix`` condition, and the policy requires it. The policy does not refuse the
+platform's own Workload Identity grants for this: GCS offers no prefix-scoped listing to require instead.
 """
 
 import json
@@ -228,8 +235,14 @@ GCP_ACCOUNT_IAM = ("gcp:serviceaccount/iAMMember:IAMMember", "gcp:serviceaccount
 GCS_BUCKET_IAM = ("gcp:storage/bucketIAMMember:BucketIAMMember", "gcp:storage/bucketIAMBinding:BucketIAMBinding")
 GCP_PROJECT_IAM = ("gcp:projects/iAMMember:IAMMember", "gcp:projects/iAMBinding:IAMBinding")
 WORKLOAD_IDENTITY_USER = "roles/iam.workloadIdentityUser"
-# AWS managed policies that grant S3 on every bucket of the account.
-S3_MANAGED_POLICY = re.compile(r"AmazonS3|/AdministratorAccess$|/PowerUserAccess$", re.IGNORECASE)
+# AWS managed policies that grant S3 on every bucket of the account (ReadOnlyAccess: s3:Get*, s3:List* on "*").
+S3_MANAGED_POLICY = re.compile(r"AmazonS3|/AdministratorAccess$|/PowerUserAccess$|/ReadOnlyAccess$", re.IGNORECASE)
+# Bucket-level S3 actions that carry no object data: allowed on the bucket ARN without a condition (SDKs such as
+# boto3 and s5cmd call GetBucketLocation to find the bucket's region).
+S3_BUCKET_METADATA = frozenset({"s3:getbucketlocation"})
+# Bucket-level S3 actions that list keys: allowed on the bucket ARN only with an s3:prefix condition on the team's
+# prefix.
+S3_LISTING = frozenset({"s3:listbucket", "s3:listbucketversions", "s3:listbucketmultipartuploads"})
 SA_SUBJECT = re.compile(r"^system:serviceaccount:([^:]+):(.+)$")
 WORKLOAD_IDENTITY_MEMBERS = (
     re.compile(r"^serviceAccount:[^\[]+\.svc\.id\.goog\[(?P<ns>[^/\]]+)/(?P<sa>[^\]]+)\]$"),
@@ -238,6 +251,9 @@ WORKLOAD_IDENTITY_MEMBERS = (
 )
 OTHER_PREFIX = re.compile(r"teams/([^/*?]+)/")
 GCS_TEAM_OBJECTS = re.compile(r"objects/teams/([^/*?\"]+)/")
+# Project-level roles that reach every bucket of the project: the storage roles and the basic roles (owner and
+# editor include storage.objects.*, viewer storage.objects.get and list).
+GCP_PROJECT_STORAGE_ROLE = re.compile(r"^roles/(storage\.|owner$|editor$|viewer$)")
 
 Tenants = dict[str, list[str]]
 """Team -> the ``namespace/serviceaccount`` subjects of that team that can act as an identity."""
@@ -307,7 +323,11 @@ def _targets(graph: Graph, node: Node, key: str, type_: str, by_name: Mapping[st
 
 
 def _aws_tenants(graph: Graph, teams: Mapping[str, str]) -> dict[str, Tenants]:
-    """Role URN -> the team service accounts that can assume it (IRSA trust, EKS Pod Identity)."""
+    """Role URN -> the team service accounts that can assume it (IRSA trust, EKS Pod Identity).
+
+    Only a ``...:sub`` condition names a service account. A trust whose web-identity statement has no ``:sub``
+    condition (only ``:aud``) cannot be tied to a namespace, so the role is no team's and is not in scope here;
+    note that such a trust lets every service account of the cluster assume the role."""
     tenants: dict[str, Tenants] = {}
     for role in graph.of_type(IAM_ROLE):
         for _, statement in _statements(_document(get(role.props, "assumeRolePolicy"))):
@@ -387,6 +407,12 @@ def _s3_statement_problems(sid: str, statement: Mapping[str, Any], team: str) ->
         bucket, slash, key = parts[5].partition("/")
         if parts[2] != "s3" or parts[3] or parts[4] or not bucket:
             yield f"statement {sid} grants {acts} on {resource}, not an object of a bucket; name {right}"
+        elif "${" in bucket or ("${" in key and not key.startswith(own)):  # after teams/<team>/ it only narrows
+            literal = right if "${" in bucket else f"arn:{parts[1]}:s3:::{bucket}/{own}*"
+            yield (
+                f"statement {sid} grants {acts} on {resource}: an IAM policy variable (${{...}}) cannot be checked "
+                f"statically; write team {team}'s literal prefix: {literal}"
+            )
         elif "*" in bucket or "?" in bucket:
             yield f"statement {sid} grants {acts} on {resource}: bucket pattern {bucket!r} reaches other buckets; name {right}"
         elif not slash:
@@ -406,27 +432,39 @@ def _s3_statement_problems(sid: str, statement: Mapping[str, Any], team: str) ->
 def _bucket_level(
     sid: str, statement: Mapping[str, Any], actions: list[str], resource: str, team: str
 ) -> Iterator[str]:
+    """Problems of a statement naming the bucket ARN itself: s3:GetBucketLocation (no object data) may, and the
+    listing actions with an ``s3:prefix`` condition on the team's prefix; any other action may not."""
     own = f"teams/{team}/"
     listing = f'Condition StringLike s3:prefix ["{own}*"]'
-    if any(a.lower() != "s3:listbucket" for a in actions):
+    lists = [a for a in actions if a.lower() not in S3_BUCKET_METADATA]
+    if any(a.lower() not in S3_LISTING for a in lists):
         yield (
-            f"statement {sid} grants {', '.join(actions)} on the bucket itself ({resource}); only s3:ListBucket with "
-            f"{listing} may name the bucket, objects are {resource}/{own}*"
+            f"statement {sid} grants {', '.join(actions)} on the bucket itself ({resource}); only "
+            f"s3:GetBucketLocation, and s3:ListBucket, s3:ListBucketVersions, s3:ListBucketMultipartUploads with "
+            f"{listing}, may name the bucket; objects are {resource}/{own}*"
         )
         return
+    if not lists:
+        return  # only bucket metadata: no object data
+    acts = ", ".join(lists)
     prefixes = _prefix_values(statement)
     if prefixes is None:
         return  # unknown condition: nothing to say
     if not prefixes:
-        yield f"statement {sid} grants s3:ListBucket on {resource} without an s3:prefix condition: it lists every team's keys; add {listing}"
+        yield f"statement {sid} grants {acts} on {resource} without an s3:prefix condition: it lists every team's keys; add {listing}"
     for prefix in prefixes:
-        if other := _other_team(prefix, team):
+        if "${" in prefix and not prefix.startswith(own):
             yield (
-                f"statement {sid} lets s3:ListBucket on {resource} list {prefix!r}, team {other}'s prefix, not team "
+                f"statement {sid} lets {acts} on {resource} list {prefix!r}: an IAM policy variable (${{...}}) "
+                f"cannot be checked statically; write team {team}'s literal prefix: {listing}"
+            )
+        elif other := _other_team(prefix, team):
+            yield (
+                f"statement {sid} lets {acts} on {resource} list {prefix!r}, team {other}'s prefix, not team "
                 f"{team}'s; required: {listing}"
             )
         elif not prefix.startswith(own):
-            yield f"statement {sid} lets s3:ListBucket on {resource} list {prefix!r}, beyond {own}; required: {listing}"
+            yield f"statement {sid} lets {acts} on {resource} list {prefix!r}, beyond {own}; required: {listing}"
 
 
 def _document_findings(urn: str, what: str, document: Any, who: str, team: str) -> list[Finding]:
@@ -525,9 +563,15 @@ def _check_gcp(graph: Graph, teams: Mapping[str, str]) -> list[Finding]:
 
 
 def _project_problem(node: Node, role: str, team: str) -> str | None:
-    if not role.startswith("roles/storage."):
+    if not GCP_PROJECT_STORAGE_ROLE.match(role):
         return None
     project = get(node.props, "project") or "the project"
+    if not role.startswith("roles/storage."):
+        return (
+            f"grants the basic role {role} on project {project}: it includes storage access to every bucket of the "
+            f"project, every team's objects; grant a storage role on the bucket with a condition under "
+            f"objects/teams/{team}/ instead"
+        )
     return (
         f"grants {role} on project {project}: every bucket of the project, every team's objects; grant it on the "
         f"bucket with a condition under objects/teams/{team}/ instead"
@@ -552,7 +596,70 @@ def _bucket_problem(node: Node, role: str, team: str) -> str | None:
             f"grants {role} on bucket {bucket} with a condition not limited to team {team}'s objects/teams/{team}/ "
             f"({expression}); required: {right}"
         )
+    if "||" in expression:
+        name = re.escape(bucket) if isinstance(get(node.props, "bucket"), str) else r"[^/\"']+"
+        listing = (
+            f'(resource.type == "storage.googleapis.com/Bucket" && resource.name == "projects/_/buckets/{bucket}")'
+        )
+        for alternative in _split_cel(expression, "||") or [expression]:
+            if not _allowed_alternative(alternative, name, team):
+                return (
+                    f"grants {role} on bucket {bucket} with a condition that ORs (||) in {alternative!r}: an OR can "
+                    f"widen it beyond team {team}'s objects/teams/{team}/; the only alternatives allowed are {right} "
+                    f"and, for listing, {listing}"
+                )
     return None
+
+
+def _split_cel(text: str, operator: str) -> list[str] | None:
+    """``text`` (CEL) split at ``operator`` outside parentheses and string literals, each part stripped and
+    without parentheses enclosing all of it; None when its parentheses or quotes do not balance."""
+    parts, depth, quote, start, i = [], 0, "", 0, 0
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == "\\":
+                i += 1  # an escaped character
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+            if depth < 0:
+                return None
+        elif depth == 0 and text.startswith(operator, i):
+            parts.append(text[start:i])
+            start = i = i + len(operator)
+            continue
+        i += 1
+    if depth or quote:
+        return None
+    out = []
+    for part in [*parts, text[start:]]:
+        part = part.strip()
+        while part.startswith("(") and part.endswith(")") and _split_cel(part[1:-1], operator) is not None:
+            part = part[1:-1].strip()
+        out.append(part)
+    if len(out) == 1 and out[0] != text.strip():
+        return _split_cel(out[0], operator)  # (a || b): parentheses around all of it
+    return out
+
+
+def _allowed_alternative(term: str, bucket: str, team: str) -> bool:
+    """Whether an alternative of a GCS condition is the team's objects,
+    ``resource.name.startsWith("projects/_/buckets/<bucket>/objects/teams/<team>/...")``, or the bucket itself
+    (where GCS checks listing) and no object: ``resource.type == "storage.googleapis.com/Bucket" &&
+    resource.name == "projects/_/buckets/<bucket>"``."""
+    objects = rf"resource\.name\.startsWith\(\s*([\"'])projects/_/buckets/{bucket}/objects/teams/{re.escape(team)}/[^\"'\\]*\1\s*\)"
+    if re.fullmatch(objects, term):
+        return True
+    kind = r"resource\.type\s*==\s*([\"'])storage\.googleapis\.com/Bucket\1"
+    name = rf"resource\.name\s*==\s*([\"'])projects/_/buckets/{bucket}\1"
+    both = _split_cel(term, "&&") or []
+    return len(both) == 2 and any(
+        re.fullmatch(kind, a) is not None and re.fullmatch(name, b) is not None for a, b in (both, both[::-1])
+    )
 
 
 def check_storage_scope(graph: Graph, config: Mapping[str, Any]) -> list[Finding]:

@@ -15,7 +15,7 @@ from pulumi_policy import EnforcementLevel
 from .capacity import POOL_LABEL
 from .catalog import mig_profiles as catalog_mig_profiles
 from .fit import demands
-from .graph import Graph, Node, get, short
+from .graph import SAFE_LOADER, Graph, Node, get, short
 from .resource_types import EKS_NODE_GROUP, GKE_NODE_POOL, KARPENTER_NODE_POOL
 from .stack_policy import Finding, stack_policy
 
@@ -28,7 +28,7 @@ KNOWN_PROFILES = catalog_mig_profiles()
 def _documents(node: Node) -> Iterator[tuple[str, Any]]:
     for key, text in (get(node.props, "data") or {}).items():
         try:
-            yield str(key), yaml.safe_load(str(text))
+            yield str(key), yaml.load(str(text), Loader=SAFE_LOADER)
         except yaml.YAMLError:
             continue
 

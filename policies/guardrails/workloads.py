@@ -68,9 +68,32 @@ def requests_gpus(pod_spec: Mapping[str, Any], patterns: list[str]) -> bool:
     )
 
 
+_SUFFIXES = {
+    "m": 1e-3,
+    "k": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "Ki": 2.0**10,
+    "Mi": 2.0**20,
+    "Gi": 2.0**30,
+    "Ti": 2.0**40,
+}
+"""Kubernetes quantity suffixes (``resource.Quantity``): ``16000m`` cpu is 16, ``1k`` is 1000."""
+
+
 def quantity(value: Any) -> float | None:
-    """A GPU quantity as a number (GPUs are whole units: ``1``, ``"2"``, ``2.0``)."""
+    """A Kubernetes quantity as a number (``1``, ``"2"``, ``2.0``, ``"16000m"``, ``"1k"``); ``None`` when it is not one."""
     try:
         return float(value)
     except (TypeError, ValueError):
+        pass
+    if not isinstance(value, str):
         return None
+    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
+        if value.endswith(suffix):
+            try:
+                return float(value[: -len(suffix)]) * _SUFFIXES[suffix]
+            except ValueError:
+                return None
+    return None

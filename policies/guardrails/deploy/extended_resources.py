@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from ..catalog import chart_for
-from ..graph import Graph, Node, get, short
+from ..graph import SAFE_LOADER, Graph, Node, get, short
 from ..stack_policy import Finding, stack_policy
 from ..workloads import containers, pod_specs
 from .common import EKS_NODE_GROUP, GKE_NODE_POOL, kind_of, releases
@@ -39,7 +39,7 @@ def _device_plugin_resources(data: Mapping[str, Any]) -> set[str]:
     found: set[str] = set()
     for text in data.values():
         try:
-            document = yaml.safe_load(str(text))
+            document = yaml.load(str(text), Loader=SAFE_LOADER)
         except yaml.YAMLError:
             continue
         if not isinstance(document, dict):
