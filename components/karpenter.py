@@ -28,6 +28,9 @@ from components.versions import KARPENTER, KARPENTER_AMI_ALIAS
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "karpenter"
 REGION_ANNOTATION = "gpu-platform.io/region"
+NODE_RESOURCES_ANNOTATION = "gpu-platform.io/node-resources"
+"""What one node of the pool advertises after sharing and MIG (JSON): a NodePool does not say, and the capacity
+policies read it from here (as they read a managed node group's Cluster Autoscaler node-template tags)."""
 # EventBridge events Karpenter handles: spot interruptions, rebalance hints, health events, state changes.
 INTERRUPTION_EVENTS: dict[str, dict[str, Any]] = {
     "scheduled-change": {"source": ["aws.health"], "detail-type": ["AWS Health Event"]},
@@ -389,8 +392,12 @@ class Karpenter(pulumi.ComponentResource):
                 metadata={
                     "name": kp.pool.name,
                     "labels": {L.POOL_LABEL: kp.pool.name},
-                    # The quota policy reads the region from here (a NodePool has no region of its own).
-                    "annotations": {REGION_ANNOTATION: args.region},
+                    # The quota policy reads the region from here (a NodePool has no region of its own), the
+                    # capacity policies what a node advertises.
+                    "annotations": {
+                        REGION_ANNOTATION: args.region,
+                        NODE_RESOURCES_ANNOTATION: json.dumps(dict(kp.pool.node_resources()), sort_keys=True),
+                    },
                 },
                 spec=node_pool_spec(kp, node_class_name),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[node_class]),

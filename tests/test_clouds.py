@@ -420,7 +420,10 @@ def test_karpenter_pool_gets_nodepool_and_nodeclass_with_derived_limits(aws_raw:
     capture = plan(aws_raw)
     assert "pool-a10g-nodes" not in {r.name for r in by_type(capture, "aws:eks/nodeGroup:NodeGroup")}
     node_pool = one(capture, "kubernetes:karpenter.sh/v1:NodePool")
-    assert node_pool["metadata"]["annotations"] == {"gpu-platform.io/region": "us-east-1"}
+    assert node_pool["metadata"]["annotations"] == {
+        "gpu-platform.io/region": "us-east-1",
+        "gpu-platform.io/node-resources": '{"nvidia.com/gpu": 4}',  # one A10G time-sliced x4: capacity policies read it
+    }
     spec = node_pool["spec"]
     # 4 nodes x g5.xlarge (4 vCPUs); not in GPUs, which Karpenter would count after time-slicing (4 per node).
     assert spec["limits"] == {"cpu": "16", "nodes": "4"}

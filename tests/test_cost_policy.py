@@ -131,3 +131,15 @@ def test_bad_cost_config_is_refused(config: dict[str, Any], problem: str) -> Non
     with pytest.raises(PolicyConfigError) as info:
         reconcile(pack_specs(), {}, {cost.NAME: config})
     assert any(problem in p for p in info.value.problems), info.value.problems
+
+
+def test_grpc_budget_overrun_is_advisory(plan: Any) -> None:
+    from infra.plan.policy_runner import run_policies
+    from tests.conftest import ROOT, fresh_raw
+
+    config = {"gpu-cost-ceiling": {"monthlyBudget": 1000}, "cluster-endpoint-restricted": "disabled"}
+    run = run_policies(plan(fresh_raw("aws-dev")).registrations, "aws-dev", ROOT / "policies", config)
+    costs_ = [v for v in run.violations if v.policy == cost.NAME]
+    (violation,) = costs_
+    assert violation.enforcement_level == "advisory" and run.mandatory == []
+    assert "over the monthly budget of $1,000 (monthlyBudget)" in violation.message

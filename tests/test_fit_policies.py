@@ -13,6 +13,7 @@ import pytest
 from policies.guardrails import fit
 from policies.guardrails.capacity import pool_capacities
 from policies.guardrails.graph import Graph, Node
+from policies.guardrails.resource_types import KARPENTER_NODE_POOL
 from tests.conftest import STACKS, changed
 
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -43,8 +44,23 @@ def test_pool_capacity_from_each_cloud(graphs: dict[str, list[Node]]) -> None:
     # A time-shared L4 advertises as many GPUs as clients share it.
     assert gcp["l4-spot"].per_node == {"nvidia.com/gpu": 2} and gcp["l4-spot"].max_nodes == 8
     assert gcp["h100"].total("nvidia.com/gpu") == 8
-    # Karpenter states no per-node capacity on the graph: unknown, not guessed.
-    assert "a10g" not in pool_capacities(Graph(graphs["aws-dev"]))
+    # A Karpenter NodePool: what a node advertises from the component's annotation, its node limit as the maximum.
+    karpenter = pool_capacities(Graph(graphs["aws-dev"]))["a10g"]
+    assert (karpenter.per_node, karpenter.max_nodes) == ({"nvidia.com/gpu": 4}, 4)  # one A10G time-sliced x4
+
+
+def test_karpenter_pool_capacity_is_checked_and_never_guessed(graphs: dict[str, list[Node]]) -> None:
+    def shrink(props: dict[str, Any]) -> None:
+        props["spec"]["limits"]["nodes"] = "1"
+
+    is_a10g = lambda n: n.type == KARPENTER_NODE_POOL and n.name.endswith("a10g-nodepool")  # noqa: E731
+    found = capacity(changed(graphs["aws-dev"], is_a10g, shrink))
+    assert any("on pool a10g" in m and "holds at most 4 (1 nodes x 4 nvidia.com/gpu)" in m for m in found), found
+
+    def unannotated(props: dict[str, Any]) -> None:
+        del props["metadata"]["annotations"]["gpu-platform.io/node-resources"]
+
+    assert "a10g" not in pool_capacities(Graph(changed(graphs["aws-dev"], is_a10g, unannotated)))
 
 
 def test_queue_quota_above_the_pool_is_refused(graphs: dict[str, list[Node]]) -> None:

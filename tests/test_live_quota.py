@@ -273,3 +273,31 @@ def test_karpenter_quantities_and_a_missing_region_do_not_crash(aws: Any) -> Non
     (row,) = rows([karpenter], live()).values()
     assert row.total == 16 and row.quota is None
     assert row.unknown_reason.startswith("no AWS region for this pool")
+
+
+def test_grpc_gcp_live_lookup_against_the_fake(plan: Any, google: GoogleApis) -> None:
+    from tests.conftest import fresh_raw
+
+    google.regions["us-central1"] = [
+        {"metric": "PREEMPTIBLE_NVIDIA_L4_GPUS", "limit": 4.0, "usage": 0.0},  # l4-spot needs 8 at maximum scale
+    ]
+    google.project_quotas = [{"metric": "GPUS_ALL_REGIONS", "limit": 64.0, "usage": 50.0}]
+    block = {"liveLookup": True, "gcp": google.config()}
+    config = {
+        "gpu-cloud-quota": block,
+        "gpu-cloud-quota-unknown": block,
+        "cluster-endpoint-restricted": "disabled",
+        "training-not-time-sliced": {"allowTimeSlicedTraining": True},
+    }
+    run = run_policies(plan(fresh_raw("gcp-dev")).registrations, "gcp-dev", PACK, config)
+    by_policy: dict[str, list[str]] = {}
+    for v in run.violations:
+        by_policy.setdefault(f"{v.policy}/{v.enforcement_level}", []).append(v.message.splitlines()[-1])
+    (over,) = by_policy.pop("gpu-cloud-quota/mandatory")
+    assert "PREEMPTIBLE_NVIDIA_L4_GPUS: pools l4-spot 8" in over and "the quota is 4 (GCP Compute regions.get)" in over
+    advisories = by_policy.pop("gpu-cloud-quota-unknown/advisory")
+    assert by_policy == {}
+    # H100 on demand is read from Cloud Quotas, which the fake was not given: unknown, with the answer it got.
+    assert any("NVIDIA_H100_GPUS" in m and "the live lookup failed" in m and "HTTP 404" in m for m in advisories)
+    # 16 GPUs at maximum scale with 50 of 64 already in use: fits alone, not with what runs.
+    assert any("GPUS_ALL_REGIONS" in m and "50 GPUs are already in use" in m for m in advisories)

@@ -251,6 +251,12 @@ def test_example_stack_plans_clean_importing_only_its_cloud_sdk(stack: str) -> N
         # Every cloud example ships the quota config it fits in, and uses it by default.
         assert summary["policyConfig"] == f"stacks/policy-config.{stack}.json"
         assert summary["quotas"] and all(q["quota"] is not None and q["headroom"] >= 0 for q in summary["quotas"])
+        assert all(q["source"] == "policy config" and q["inUse"] is None for q in summary["quotas"])
+        # The cost table prices every cloud pool at maximum scale, within the example's budget.
+        costs = summary["costs"]
+        assert costs["pools"] and costs["unpriced"] == [] and all(c["monthlyAtMax"] > 0 for c in costs["pools"])
+        assert costs["totalMonthlyAtMax"] == pytest.approx(sum(c["monthlyAtMax"] for c in costs["pools"]), abs=0.05)
+        assert costs["totalMonthlyAtMax"] <= costs["monthlyBudget"]
 
 
 def test_config_errors_found_before_heavy_imports(tmp_path: Path) -> None:
@@ -313,3 +319,32 @@ def test_stack_with_job_and_endpoint_secrets_plans_and_hides_them(tmp_path: Path
     assert result.returncode == 0, result.stderr
     (secret,) = out.glob("manifests/*secret_team-inference_qwen-7b-hf-token.yaml")
     assert yaml.safe_load(secret.read_text())["stringData"] == {"HF_TOKEN": "[secret]"}
+
+
+def test_summary_shows_quota_and_cost_tables() -> None:
+    done = run_main("--stack", "aws-train")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    at = lines.index("cloud GPU quotas (headroom: quota - planned max - in use, where the cloud reports use)")
+    assert lines[at + 1].split() == [
+        "cloud",
+        "region",
+        "family",
+        "planned",
+        "max",
+        "quota",
+        "in",
+        "use",
+        "headroom",
+        "source",
+    ]
+    p_on_demand = next(line for line in lines[at:] if "L-417A185B (Running On-Demand P instances)" in line)
+    assert p_on_demand.split()[-2:] == ["policy", "config"]
+    cost = next(i for i, line in enumerate(lines) if line.startswith("GPU cost at maximum scale (on-demand): $"))
+    assert lines[cost].endswith("of a $100,000 budget")
+    rows = {line.split()[0]: line for line in lines[cost + 3 : cost + 5]}
+    assert (
+        "p5.48xlarge" in rows["h100-efa"]
+        and "$55.04" in rows["h100-efa"]
+        and "us-east-1 default of" in rows["h100-efa"]
+    )

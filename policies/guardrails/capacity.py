@@ -7,20 +7,25 @@ program that builds pools with the platform's components, with or without its co
 - an EKS managed node group: its Cluster Autoscaler node-template tags (what a node advertises after
   sharing, MIG and EFA) and ``scalingConfig.maxSize``;
 - a GKE node pool: its guest accelerators (times the clients each GPU is shared by) and
-  ``autoscaling.totalMaxNodeCount``.
+  ``autoscaling.totalMaxNodeCount``;
+- a Karpenter NodePool: its ``gpu-platform.io/node-resources`` annotation (what the platform's component
+  writes: a NodePool itself does not say what its nodes advertise) and ``spec.limits.nodes``.
 
-Pools whose capacity the graph does not state (Karpenter NodePools, nodes of an existing cluster, GKE MIG
-partitions) are left to the config checks: nothing here guesses.
+Pools whose capacity the graph does not state (nodes of an existing cluster, GKE MIG partitions, NodePools
+without the annotation or a node limit) are left to the config checks: nothing here guesses.
 """
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .graph import Graph, Node, get
-from .resource_types import EKS_NODE_GROUP, GKE_NODE_POOL
+from .resource_types import EKS_NODE_GROUP, GKE_NODE_POOL, KARPENTER_NODE_POOL
+from .workloads import quantity
 
 POOL_LABEL = "gpu-platform.io/pool"
+NODE_RESOURCES_ANNOTATION = "gpu-platform.io/node-resources"
 GPU = "nvidia.com/gpu"
 AUTOSCALER_TAG = "k8s.io/cluster-autoscaler/node-template/resources/"
 
@@ -84,7 +89,26 @@ def _gke(node: Node) -> PoolCapacity | None:
     return PoolCapacity(pool, node.urn, {GPU: gpus * clients}, most)
 
 
-POOL_SOURCES: Mapping[str, Callable[[Node], PoolCapacity | None]] = {EKS_NODE_GROUP: _eks, GKE_NODE_POOL: _gke}
+def _karpenter(node: Node) -> PoolCapacity | None:
+    pool = get(node.props, "metadata", "labels", POOL_LABEL)
+    most = number(quantity(get(node.props, "spec", "limits", "nodes")))
+    try:
+        advertised = json.loads(str(get(node.props, "metadata", "annotations", NODE_RESOURCES_ANNOTATION) or ""))
+    except ValueError:
+        return None
+    if not isinstance(pool, str) or most is None or not isinstance(advertised, dict):
+        return None
+    per_node = {
+        str(k): amount for k, v in advertised.items() if is_gpu_resource(str(k)) and (amount := number(v)) is not None
+    }
+    return PoolCapacity(pool, node.urn, per_node, most) if per_node else None
+
+
+POOL_SOURCES: Mapping[str, Callable[[Node], PoolCapacity | None]] = {
+    EKS_NODE_GROUP: _eks,
+    GKE_NODE_POOL: _gke,
+    KARPENTER_NODE_POOL: _karpenter,
+}
 """Cloud resource type -> what a pool made by it holds (None where the resource does not say)."""
 
 
