@@ -210,6 +210,11 @@ def _bad_workload() -> None:
 
 @pytest.fixture(scope="module")
 def captured_with_bad_workload() -> Any:
+    return plan_with_bad_workload()
+
+
+def plan_with_bad_workload() -> Any:
+    """The local stack plus a Deployment that breaks every resource policy."""
     from tests.conftest import stack_raw
 
     config = parse(copy.deepcopy(stack_raw("local")))

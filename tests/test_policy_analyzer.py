@@ -12,13 +12,27 @@ from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+# What the engine sends for values unknown in preview.
+from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE as UNKNOWN_NUMBER
+from pulumi_policy.proxy import UNKNOWN_OBJECT_VALUE as UNKNOWN_OBJECT
+
 from infra.plan import policy_runner
 from policies.guardrails.analyzer import PINNED, SharedStackAnalyzer
 from policies.guardrails.pack import LEVEL, NAME, POLICIES
 from tests.conftest import ROOT, STACKS
 
-UNKNOWN_NUMBER = "3eeb2bf0-c639-47a8-9e75-3b44932eb421"
-"""pulumi-policy's sentinel for a number unknown in preview."""
+
+def _resource_requests(registrations: list[Any]) -> list[Any]:
+    """What the engine sends ``Analyze`` for each resource."""
+    by_urn = {r.urn: r for r in registrations}
+    requests = []
+    for reg in registrations:
+        fields: dict[str, Any] = {"type": reg.type, "urn": reg.urn, "name": reg.name}
+        fields["options"] = policy_runner._options(reg)
+        if (provider := policy_runner._provider(reg, by_urn)) is not None:
+            fields["provider"] = provider
+        requests.append(analyzer_pb2.AnalyzeRequest(properties=reg.properties, **fields))
+    return requests
 
 
 def _request(registrations: list[Any]) -> Any:
@@ -38,7 +52,9 @@ def _request(registrations: list[Any]) -> Any:
     return analyzer_pb2.AnalyzeStackRequest(resources=resources)
 
 
-def _analyze(servicer_type: type, request: Any, user_config: dict[str, Any] | None) -> list[Any]:
+def _analyze(
+    servicer_type: type, request: Any, user_config: dict[str, Any] | None, resources: list[Any] | None = None
+) -> list[Any]:
     servicer = servicer_type(NAME, "0.0.1", POLICIES, LEVEL)
     levels, props = policy_runner.reconcile(servicer.GetAnalyzerInfo(empty_pb2.Empty(), None), user_config)
     configure = analyzer_pb2.ConfigureAnalyzerRequest()
@@ -51,8 +67,15 @@ def _analyze(servicer_type: type, request: Any, user_config: dict[str, Any] | No
             )
         )
     servicer.Configure(configure, None)
-    response = servicer.AnalyzeStack(request, None)
-    return [*(json.dumps(_dict(d), sort_keys=True) for d in response.diagnostics), *map(str, response.not_applicable)]
+    responses = [servicer.Analyze(r, None) for r in resources or []] + [servicer.AnalyzeStack(request, None)]
+    return [
+        item
+        for response in responses
+        for item in (
+            *(json.dumps(_dict(d), sort_keys=True) for d in response.diagnostics),
+            *map(str, response.not_applicable),
+        )
+    ]
 
 
 def _dict(message: Any) -> dict[str, Any]:
@@ -69,9 +92,9 @@ def test_same_diagnostics_as_pulumi_policy_on_every_example(stack: str) -> None:
     capture = plan_config(load_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml"), stack)
     path = ROOT / "stacks" / f"policy-config.{stack}.json"
     config = json.loads(path.read_text()) if path.exists() else None
-    request = _request(capture.registrations)
-    ours = _analyze(SharedStackAnalyzer, request, config)
-    assert ours == _analyze(_PolicyAnalyzerServicer, request, config)
+    request, resources = _request(capture.registrations), _resource_requests(capture.registrations)
+    ours = _analyze(SharedStackAnalyzer, request, config, resources)
+    assert ours == _analyze(_PolicyAnalyzerServicer, request, config, resources)
     # Not vacuous: the comparison covers what the stacks report (three of them an open development endpoint).
     if stack in ("aws-dev", "aws-train", "gcp-dev"):
         assert any("cluster-endpoint-restricted" in d for d in ours)
@@ -89,6 +112,29 @@ def test_same_diagnostics_when_values_are_unknown_in_preview(plan: Any) -> None:
     ours = _analyze(SharedStackAnalyzer, request, config)
     assert ours == _analyze(_PolicyAnalyzerServicer, request, config)
     assert any("can't run policy 'gpu-cloud-quota'" in d and "during preview" in d for d in ours)
+
+
+@pytest.fixture(scope="module")
+def bad_workload() -> Any:
+    from tests.test_policies import plan_with_bad_workload
+
+    return plan_with_bad_workload()
+
+
+def test_resource_policies_report_as_the_library_reports(bad_workload: Any) -> None:
+    registrations = bad_workload.registrations
+    request, resources = _request(registrations), _resource_requests(registrations)
+    for config in (None, {"gpu-limits": "advisory", "pinned-versions": "disabled"}):
+        ours = _analyze(SharedStackAnalyzer, request, config, resources)
+        assert ours == _analyze(_PolicyAnalyzerServicer, request, config, resources)
+        assert any('"policyName": "gpu-limits"' in d for d in ours)
+    # A value unknown in preview: the library's advisory "can't run", from each resource policy that reads it.
+    for resource in resources:
+        if resource.type == "kubernetes:apps/v1:Deployment":
+            resource.properties["spec"]["template"]["spec"]["containers"][0]["resources"] = UNKNOWN_OBJECT
+    ours = _analyze(SharedStackAnalyzer, request, None, resources)
+    assert ours == _analyze(_PolicyAnalyzerServicer, request, None, resources)
+    assert any("can't run policy 'gpu-limits'" in d for d in ours)
 
 
 def test_disabled_policies_are_skipped_as_the_library_skips_them(plan: Any) -> None:

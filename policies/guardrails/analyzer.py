@@ -1,4 +1,5 @@
-"""pulumi-policy's analyzer, deserializing the stack once per ``AnalyzeStack`` instead of once per stack policy.
+"""pulumi-policy's analyzer, deserializing the stack once per ``AnalyzeStack`` instead of once per stack policy
+(and a resource once per ``Analyze`` instead of once per resource policy).
 
 pulumi-policy 1.21 turns every resource of the request into a ``PolicyResource`` again for each stack policy
 (protobuf to JSON, then unknown-checking proxies): with the pack's 20 stack policies that conversion is most of
@@ -20,7 +21,14 @@ from google.protobuf import json_format
 from pulumi.runtime.proto import analyzer_pb2 as proto
 from pulumi_policy import policy as library
 from pulumi_policy.deserialize import deserialize_properties
-from pulumi_policy.policy import EnforcementLevel, PolicyResource, StackValidationArgs, StackValidationPolicy
+from pulumi_policy.policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 PINNED = "1.21.0"
@@ -56,6 +64,62 @@ class SharedStackAnalyzer(_Servicer):  # type: ignore[misc]
                 resource.property_dependencies[key] = [resources[d] for d in deps.urns if d in resources]
         return [resource for resource, _ in links]
 
+    def Analyze(self, request: Any, _context: Any) -> Any:
+        """One resource, every resource policy: the library's ``Analyze``, deserializing the resource once."""
+        self._configure_runtime_settings()
+        response = proto.AnalyzeResponse()
+        pack, version = (
+            self._PolicyAnalyzerServicer__policy_pack_name,
+            self._PolicyAnalyzerServicer__policy_pack_version,
+        )
+        resource: tuple[Any, Any, Any] | None = None
+        for policy in self._PolicyAnalyzerServicer__policies:
+            level = self._get_enforcement_level(policy)
+            if level == EnforcementLevel.DISABLED or not isinstance(policy, ResourceValidationPolicy):
+                continue
+            if not policy.has_validation():
+                reason = "Policy does not implement validate"
+                response.not_applicable.append(proto.PolicyNotApplicable(policy_name=policy.name, reason=reason))
+                continue
+            if level == EnforcementLevel.REMEDIATE:
+                level = EnforcementLevel.MANDATORY  # a violation after remediation is reported as mandatory
+            report = self._create_report_violation(response, policy.name, policy.description, level, policy.severity)
+            if resource is None:
+                props = unknown_checking_proxy(deserialize_properties(json_format.MessageToDict(request.properties)))
+                resource = (props, self._get_resource_options(request), self._get_provider_resource(request))
+            props, opts, provider = resource
+            config = self._get_policy_config(policy.name)
+            tags = self._PolicyAnalyzerServicer__stack_tags
+            args = ResourceValidationArgs(request.type, props, request.urn, request.name, opts, provider, config, tags)
+            self._run(policy, args, report, response, pack, version)
+        return response
+
+    def _run(self, policy: Any, args: Any, report: Any, response: Any, pack: str, version: str) -> None:
+        """Validate as the library does: an unknown value is an advisory "can't run during preview"."""
+        try:
+            result = policy.validate(args, report)
+            if isawaitable(result):
+                loop = asyncio.new_event_loop()
+                loop.run_until_complete(asyncio.Task(result, loop=loop))  # type: ignore[arg-type]
+                loop.close()
+        except UnknownValueError as e:
+            response.diagnostics.append(
+                proto.AnalyzeDiagnostic(
+                    policyName=policy.name,
+                    policyPackName=pack,
+                    policyPackVersion=version,
+                    message=(
+                        f"can't run policy '{policy.name}' from policy pack '{pack}@v{version}' during preview: "
+                        f"{e.message}"
+                    ),
+                    urn="",
+                    description=policy.description,
+                    enforcementLevel=self._map_enforcement_level(EnforcementLevel.ADVISORY),
+                )
+            )
+        except library._NotApplicableError as e:
+            response.not_applicable.append(proto.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or ""))
+
     def AnalyzeStack(self, request: Any, _context: Any) -> Any:
         self._configure_runtime_settings()
         response = proto.AnalyzeResponse()
@@ -76,31 +140,7 @@ class SharedStackAnalyzer(_Servicer):  # type: ignore[misc]
             args = StackValidationArgs(
                 list(resources), self._get_policy_config(policy.name), self._PolicyAnalyzerServicer__stack_tags
             )
-            try:
-                result = policy.validate(args, report)
-                if isawaitable(result):
-                    loop = asyncio.new_event_loop()
-                    loop.run_until_complete(asyncio.Task(result, loop=loop))  # type: ignore[arg-type]
-                    loop.close()
-            except UnknownValueError as e:
-                response.diagnostics.append(
-                    proto.AnalyzeDiagnostic(
-                        policyName=policy.name,
-                        policyPackName=pack,
-                        policyPackVersion=version,
-                        message=(
-                            f"can't run policy '{policy.name}' from policy pack '{pack}@v{version}' during preview: "
-                            f"{e.message}"
-                        ),
-                        urn="",
-                        description=policy.description,
-                        enforcementLevel=self._map_enforcement_level(EnforcementLevel.ADVISORY),
-                    )
-                )
-            except library._NotApplicableError as e:
-                response.not_applicable.append(
-                    proto.PolicyNotApplicable(policy_name=policy.name, reason=e.reason or "")
-                )
+            self._run(policy, args, report, response, pack, version)
         return response
 
 
