@@ -70,6 +70,8 @@ def _plain_checked(value: Any) -> Any:
 
 def get(obj: Any, *path: str | int) -> Any:
     """``obj[path[0]][path[1]]...``, or ``None`` where a step is missing or unknown."""
+    if isinstance(obj, LazyProps) and path:
+        obj, path = obj.step(path[0]), path[1:]  # converts only what is read, not the whole resource
     for step in path:
         if isinstance(step, int):
             if not isinstance(obj, list) or step >= len(obj):
@@ -107,6 +109,16 @@ class LazyProps(Mapping[str, Any]):
     def __init__(self, source: Any) -> None:
         self._source = source
         self._data: dict[str, Any] | None = None
+
+    def step(self, key: str | int) -> Any:
+        """The plain value under one top-level key (``None`` when missing), converting only that value."""
+        if self._data is not None:
+            return self._data.get(key) if isinstance(key, str) else None
+        source = self._source
+        target = source["__target"] if type(source) in _PROXIES else source
+        if not isinstance(key, str) or not isinstance(target, Mapping) or key not in target:
+            return None
+        return _plain_data(target[key])
 
     def _plain(self) -> dict[str, Any]:
         if self._data is None:
