@@ -271,3 +271,11 @@ def test_plan_over_quota_exits_one(tmp_path: Path) -> None:
     assert summary["violations"]["byPolicy"]["gpu-cloud-quota"]["count"] == 1
     h100 = next(q for q in summary["quotas"] if q["family"] == "NVIDIA_H100_GPUS")
     assert (h100["plannedMax"], h100["quota"], h100["headroom"]) == (8, 4, -4)
+
+
+def test_a_zonal_gke_pool_counts_against_its_region() -> None:
+    pool = gke_pool("l4", "nvidia-l4", 1.0, 4.0)
+    pool.props["location"] = "us-central1-a"
+    over, _ = cloud_quota.evaluate([pool], {"quotas": {"gcp": {"us-central1": {"NVIDIA_L4_GPUS": 2}}}})
+    (message,) = over
+    assert message.startswith("gcp us-central1 NVIDIA_L4_GPUS: pools l4 4")

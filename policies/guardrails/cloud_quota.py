@@ -154,7 +154,9 @@ def _gcp_draws(resource: PolicyResource) -> list[QuotaDraw]:
         or _int(autoscaling.get("maxNodeCount")) * max(1, len(props.get("nodeLocations") or []))
         or _int(props.get("nodeCount"))
     )
-    region = str(props.get("location") or "")
+    # A zonal pool's location is its zone (us-central1-a): quotas are counted per region.
+    location = str(props.get("location") or "")
+    region = location[:-2] if len(location.split("-")) == 3 and len(location.split("-")[-1]) == 1 else location
     draws = []
     for accelerator in node_config.get("guestAccelerators") or []:
         info = gcp_accelerator(str(accelerator.get("type")))
