@@ -301,3 +301,14 @@ def test_grpc_gcp_live_lookup_against_the_fake(plan: Any, google: GoogleApis) ->
     assert any("NVIDIA_H100_GPUS" in m and "the live lookup failed" in m and "HTTP 404" in m for m in advisories)
     # 16 GPUs at maximum scale with 50 of 64 already in use: fits alone, not with what runs.
     assert any("GPUS_ALL_REGIONS" in m and "50 GPUs are already in use" in m for m in advisories)
+
+
+def test_a_message_says_when_usage_was_not_counted(aws: Any) -> None:
+    seed_ec2_quota(REGION, G_OD, applied=16)  # and no CloudWatch datapoint
+    (message,) = cloud_quota.evaluate([node_group("l4", "g6.xlarge", 8.0)], live())[0]
+    assert (
+        "over by 16; what is already in use was not counted (no CloudWatch usage datapoint in the last hour)" in message
+    )
+    put_vcpu_usage(aws, G_OD, 4)
+    (message,) = cloud_quota.evaluate([node_group("l4", "g6.xlarge", 8.0)], live())[0]
+    assert "over by 16; 4 vCPUs are already in use (CloudWatch AWS/Usage ResourceCount" in message

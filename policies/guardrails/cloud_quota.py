@@ -262,11 +262,18 @@ def evaluate(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> 
     return found.over, found.advisories
 
 
+def _usage_note(row: QuotaRow) -> str:
+    """What the message says about what is already in use, when the cloud was asked."""
+    if row.usage is not None:
+        return f"; {row.usage} {row.unit} are already in use ({row.usage_note})"
+    return f"; what is already in use was not counted ({row.usage_note})" if row.usage_note else ""
+
+
 def _over_message(row: QuotaRow) -> str:
     assert row.quota is not None
     return (
-        f"{row.describe()}; the quota is {row.quota} ({row.source}), over by {row.total - row.quota}: "
-        f"raise the quota ({family_name(row)}) or lower maxNodes"
+        f"{row.describe()}; the quota is {row.quota} ({row.source}), over by {row.total - row.quota}"
+        f"{_usage_note(row)}: raise the quota ({family_name(row)}) or lower maxNodes"
     )
 
 
