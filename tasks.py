@@ -5,6 +5,7 @@
     python3 tasks.py test [pytest args]       lint, type-check, architecture contracts, tests
     python3 tasks.py catalog [args]           GPU offerings per cloud (python -m infra.catalog)
     python3 tasks.py catalog-refresh [args]   regenerate the catalog's zone table (--check: is it current?)
+    python3 tasks.py policy-config BASE OVER  one policy config from a stack's and an overlay (CI's), checked
     python3 tasks.py policy-data [--check]    regenerate the policy pack's packaged catalog data
                                               (policies/guardrails/data/platform.json) after a catalog change
     python3 tasks.py conformance [args]       checks against the upstream reference data beside the
@@ -119,6 +120,7 @@ COMMANDS = {
     "catalog": (catalog, RUNTIME),
     "catalog-refresh": (lambda argv: run("-m", "infra.catalog_refresh", *argv), DEV),
     "policy-data": (lambda argv: run("-m", "infra.policy_data", *argv), RUNTIME),
+    "policy-config": (lambda argv: run("-m", "infra.plan.policy_config", *argv), RUNTIME),
     "conformance": (conformance, DEV),
 }
 """Command -> (entry point, requirement set it needs)."""

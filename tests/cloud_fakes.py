@@ -132,6 +132,8 @@ class GoogleApis:
         self.project_quotas: list[dict[str, Any]] = []
         self.quota_infos: dict[str, dict[str, Any]] = {}
         self.status = 200
+        self.headers: dict[str, str] = {}
+        """Extra response headers (``Retry-After`` ...)."""
         self.requests: list[str] = []
         fake = self
 
@@ -146,6 +148,8 @@ class GoogleApis:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                for name, value in fake.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 

@@ -146,7 +146,17 @@ def test_karpenter_pool_draws_its_cpu_limit() -> None:
     )
     assert unknown == []
     (message,) = over
-    assert message.startswith("aws us-east-1 L-7212CCBC: pools h100 384 (Karpenter cpu limit 384)")
+    assert message.startswith(
+        "aws us-east-1 L-7212CCBC: pools h100 384 (Karpenter limits: 2 x p5.48xlarge x 192 vCPUs)"
+    )
+    # A node limit below the cpu limit bounds the pool; with neither, the pool is unbounded and says so.
+    props["spec"]["limits"] = {"cpu": "384", "nodes": "1"}
+    assert [r.total for r in cloud_quota.assess([pool], {}).rows] == [192, 192]
+    props["spec"]["limits"] = {}
+    rows = cloud_quota.assess([pool], {}).rows
+    assert [r.total for r in rows] == [0, 0] and "without a cpu or node limit: unbounded, not counted" in rows[
+        0
+    ].describe()
 
 
 def test_a_misspelled_quota_family_blocks_instead_of_reading_as_unknown() -> None:

@@ -252,7 +252,7 @@ def test_unknown_quotas_can_be_made_mandatory(aws_env: None, monkeypatch: pytest
     assert advisories == [] and "no AWS credentials" in message and message.endswith("(unknownQuotas: mandatory)")
 
 
-def test_karpenter_quantities_and_a_missing_region_do_not_crash(aws: Any) -> None:
+def test_karpenter_quantities_and_a_missing_region_do_not_crash(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
     karpenter = SimpleNamespace(
@@ -263,7 +263,7 @@ def test_karpenter_quantities_and_a_missing_region_do_not_crash(aws: Any) -> Non
         props={
             "metadata": {"name": "l4"},  # no gpu-platform.io/region annotation
             "spec": {
-                "limits": {"cpu": "16000m"},
+                "limits": {"cpu": "16000m", "nodes": "8"},  # 16 vCPUs: 4 x g6.xlarge, fewer than 8 nodes
                 "template": {
                     "spec": {"requirements": [{"key": "node.kubernetes.io/instance-type", "values": ["g6.xlarge"]}]}
                 },
@@ -272,7 +272,61 @@ def test_karpenter_quantities_and_a_missing_region_do_not_crash(aws: Any) -> Non
     )
     (row,) = rows([karpenter], live()).values()
     assert row.total == 16 and row.quota is None
-    assert row.unknown_reason.startswith("no AWS region for this pool")
+    # Read in the session's region (AWS_DEFAULT_REGION), where the account has no such quota seeded.
+    assert row.unknown_reason.startswith("AWS answered NoSuchResourceException")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    (row,) = rows([karpenter], live()).values()
+    assert row.unknown_reason.startswith("no AWS region for this pool (set AWS_REGION")
+
+
+def test_a_broken_aws_profile_is_a_failed_lookup_not_a_crash(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    over, advisories = cloud_quota.evaluate([node_group("l4", "g6.xlarge", 8.0)], live())
+    (message,) = advisories
+    assert over == [] and "the live lookup failed: AWS could not be reached: ProfileNotFound" in message
+
+
+def test_gcp_asks_for_the_scope_both_apis_accept(monkeypatch: pytest.MonkeyPatch) -> None:
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    asked: list[Any] = []
+
+    def default(scopes: Any = None, **_: Any) -> Any:
+        asked.append(scopes)
+        raise DefaultCredentialsError("none here")
+
+    monkeypatch.setattr(google.auth, "default", default)
+    live_quota.lookup([("gcp", "us-central1", "NVIDIA_L4_GPUS")], live_quota.Settings(gcp_project="p"))
+    # Not cloud-platform.read-only: the Compute and Cloud Quotas APIs refuse tokens narrowed to it.
+    assert asked == [["https://www.googleapis.com/auth/cloud-platform"]]
+
+
+def test_a_throttled_google_api_is_not_waited_for(google: GoogleApis) -> None:
+    google.status = 429  # with Retry-After: 3600 below; urllib3 would otherwise sleep an hour
+    google.headers = {"Retry-After": "3600"}
+    started = time.monotonic()
+    lookup = live_quota.lookup(
+        [("gcp", "us-central1", "NVIDIA_L4_GPUS")], live_quota.Settings(**live_quota_settings(google))
+    )
+    assert time.monotonic() - started < 30  # bounded (a sanity bound, not a timing assertion)
+    (reason,) = lookup.failed.values()
+    assert "answered HTTP 429" in reason
+
+
+def live_quota_settings(google: GoogleApis) -> dict[str, Any]:
+    return {"gcp_project": "p", "gcp_compute": google.url, "gcp_cloud_quotas": google.url, "gcp_anonymous": True}
+
+
+def test_a_message_says_when_usage_was_not_counted(aws: Any) -> None:
+    seed_ec2_quota(REGION, G_OD, applied=16)  # and no CloudWatch datapoint
+    (message,) = cloud_quota.evaluate([node_group("l4", "g6.xlarge", 8.0)], live())[0]
+    assert (
+        "over by 16; what is already in use was not counted (no CloudWatch usage datapoint in the last hour)" in message
+    )
+    put_vcpu_usage(aws, G_OD, 4)
+    (message,) = cloud_quota.evaluate([node_group("l4", "g6.xlarge", 8.0)], live())[0]
+    assert "over by 16; 4 vCPUs are already in use (CloudWatch AWS/Usage ResourceCount" in message
 
 
 def test_grpc_gcp_live_lookup_against_the_fake(plan: Any, google: GoogleApis) -> None:
@@ -301,14 +355,3 @@ def test_grpc_gcp_live_lookup_against_the_fake(plan: Any, google: GoogleApis) ->
     assert any("NVIDIA_H100_GPUS" in m and "the live lookup failed" in m and "HTTP 404" in m for m in advisories)
     # 16 GPUs at maximum scale with 50 of 64 already in use: fits alone, not with what runs.
     assert any("GPUS_ALL_REGIONS" in m and "50 GPUs are already in use" in m for m in advisories)
-
-
-def test_a_message_says_when_usage_was_not_counted(aws: Any) -> None:
-    seed_ec2_quota(REGION, G_OD, applied=16)  # and no CloudWatch datapoint
-    (message,) = cloud_quota.evaluate([node_group("l4", "g6.xlarge", 8.0)], live())[0]
-    assert (
-        "over by 16; what is already in use was not counted (no CloudWatch usage datapoint in the last hour)" in message
-    )
-    put_vcpu_usage(aws, G_OD, 4)
-    (message,) = cloud_quota.evaluate([node_group("l4", "g6.xlarge", 8.0)], live())[0]
-    assert "over by 16; 4 vCPUs are already in use (CloudWatch AWS/Usage ResourceCount" in message

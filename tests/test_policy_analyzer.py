@@ -152,3 +152,52 @@ def test_the_pack_serves_it_only_with_the_pinned_pulumi_policy() -> None:
     assert f"pulumi-policy=={PINNED}" in (ROOT / "policies" / "requirements.txt").read_text()
     assert "install()" in (ROOT / "policies" / "__main__.py").read_text()
     assert EnforcementLevel.MANDATORY == LEVEL
+
+
+def _probe(name: str) -> Any:
+    """A stack policy that reports, per resource, how it is wired and what it holds: equal reports from both
+    analyzers mean equal resources; equal reports before and after the pack's policies mean none wrote to them."""
+    from pulumi_policy import StackValidationPolicy
+
+    from policies.guardrails.graph import plain
+
+    def validate(args: Any, report: Any) -> None:
+        for r in args.resources:
+            wiring = {
+                "type": r.resource_type,
+                "parent": r.parent.urn if r.parent else "",
+                "dependencies": sorted(d.urn for d in r.dependencies),
+                "propertyDependencies": {
+                    k: sorted(d.urn for d in v) for k, v in sorted(r.property_dependencies.items())
+                },
+                "provider": r.provider.urn if r.provider else "",
+                "protect": bool(r.opts.protect),
+                "props": plain(r.props),
+            }
+            report(json.dumps(wiring, sort_keys=True, default=str), r.urn)
+
+    return StackValidationPolicy(name=name, description=name, validate=validate)
+
+
+def _probe_reports(servicer_type: type, request: Any, policies: list[Any]) -> dict[str, list[str]]:
+    servicer = servicer_type(NAME, "0.0.1", policies, LEVEL)
+    out: dict[str, list[str]] = {}
+    for d in servicer.AnalyzeStack(request, None).diagnostics:
+        if d.policyName.startswith("probe-"):
+            out.setdefault(d.policyName, []).append(f"{d.urn} {d.message.split(chr(10), 1)[1]}")  # minus description
+    return out
+
+
+@pytest.mark.parametrize("stack", ["aws-dev", "gcp-dev"])
+def test_resources_are_wired_as_the_library_wires_them_and_never_written(stack: str) -> None:
+    from infra.plan.references import plan_config
+    from stacks.loader import load_file
+
+    request = _request(plan_config(load_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml"), stack).registrations)
+    policies = [_probe("probe-first"), *POLICIES, _probe("probe-last")]
+    ours = _probe_reports(SharedStackAnalyzer, request, policies)
+    assert _PolicyAnalyzerServicer is not SharedStackAnalyzer  # the baseline is the library's own class
+    assert ours["probe-first"] == _probe_reports(_PolicyAnalyzerServicer, request, policies)["probe-first"]
+    assert ours["probe-first"] == ours["probe-last"]  # the pack's 20 stack policies between them wrote nothing
+    wired = [json.loads(m.split(" ", 1)[1]) for m in ours["probe-first"]]
+    assert any(w["parent"] for w in wired) and any(w["propertyDependencies"] for w in wired)

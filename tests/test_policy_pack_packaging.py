@@ -98,7 +98,8 @@ def test_the_ci_policy_config_lays_over_every_example_config() -> None:
     for path in sorted((ROOT / "stacks").glob("policy-config.*.json")):
         own = json.loads(path.read_text())
         merged = merge(own, ci)
-        _, props = check_user_config(merged)  # valid, and both quota blocks still agree
+        levels, props = check_user_config(merged)  # valid, and both quota blocks still agree
+        assert levels["gpu-cloud-quota"] == "mandatory", path.name
         assert props["gpu-cloud-quota"]["liveLookup"] is True, path.name
         assert props["gpu-cloud-quota"]["unknownQuotas"] == "mandatory", path.name
         # The stack's own settings survive: its quotas and its other policies' config.
@@ -107,6 +108,9 @@ def test_the_ci_policy_config_lays_over_every_example_config() -> None:
             if name not in ci and isinstance(value, dict):
                 assert {k: v for k, v in value.items() if k != "enforcementLevel"}.items() <= props[name].items()
     assert main([str(ROOT / "stacks" / "policy-config.gcp-dev.json"), str(ROOT / ".ci" / "policy-config.json")]) == 0
+    # A stack that turned the quota gate down cannot keep it down in CI.
+    levels, _ = check_user_config(merge({"all": "advisory", "gpu-cloud-quota": "advisory"}, ci))
+    assert levels["gpu-cloud-quota"] == "mandatory"
 
 
 def test_merge_turns_level_strings_into_objects() -> None:

@@ -5,9 +5,10 @@ pulumi-policy 1.21 turns every resource of the request into a ``PolicyResource``
 (protobuf to JSON, then unknown-checking proxies): with the pack's 20 stack policies that conversion is most of
 the time a preview spends in the pack (``benchmarks/policies.py``). This servicer does exactly what the
 library's ``AnalyzeStack`` does (same skipped levels, same diagnostics for unknown values and not-applicable
-policies), converting the request once; each policy gets its own ``StackValidationArgs`` and list over the
-same read-only resources (the pack's policies never write to them; ``tests/test_policy_analyzer.py`` runs the
-example stacks through both analyzers and compares every diagnostic). ``__main__`` installs it before the
+policies), converting the request once; each policy gets its own ``StackValidationArgs`` and list, over the same resource
+objects: a policy that wrote to them would be seen by the next, so the pack's policies only read them
+(``tests/test_policy_analyzer.py`` checks that a whole analysis leaves every resource as it was, and runs the
+example stacks through both analyzers comparing every diagnostic and how each resource is wired). ``__main__`` installs it before the
 ``PolicyPack`` is built; the gRPC protocol and everything the CLI sees stay the same.
 """
 
@@ -146,8 +147,15 @@ class SharedStackAnalyzer(_Servicer):  # type: ignore[misc]
 
 def install() -> None:
     """Make ``PolicyPack`` serve ``SharedStackAnalyzer`` (with the pinned pulumi-policy only; another keeps its own)."""
-    from importlib.metadata import version
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
 
-    if version("pulumi-policy") != PINNED:
-        return  # another version: keep the library's own analyzer rather than follow code this was not checked on
+    try:
+        found = version("pulumi-policy")
+    except PackageNotFoundError:
+        found = "unknown"
+    if found != PINNED:
+        # Another version: keep the library's own analyzer rather than follow code this was not checked on.
+        print(f"gpu-platform: pulumi-policy {found}, not {PINNED}: using its own (slower) analyzer", file=sys.stderr)
+        return
     library._PolicyAnalyzerServicer = SharedStackAnalyzer  # type: ignore[misc]

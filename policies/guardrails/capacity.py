@@ -9,7 +9,7 @@ program that builds pools with the platform's components, with or without its co
 - a GKE node pool: its guest accelerators (times the clients each GPU is shared by) and
   ``autoscaling.totalMaxNodeCount``;
 - a Karpenter NodePool: its ``gpu-platform.io/node-resources`` annotation (what the platform's component
-  writes: a NodePool itself does not say what its nodes advertise) and ``spec.limits.nodes``.
+  writes: a NodePool itself does not say what its nodes advertise) and its limits (``karpenter.max_nodes``).
 
 Pools whose capacity the graph does not state (nodes of an existing cluster, GKE MIG partitions, NodePools
 without the annotation or a node limit) are left to the config checks: nothing here guesses.
@@ -20,12 +20,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .catalog import aws_instance
 from .graph import Graph, Node, get
+from .karpenter import max_nodes as karpenter_max_nodes
 from .resource_types import EKS_NODE_GROUP, GKE_NODE_POOL, KARPENTER_NODE_POOL
-from .workloads import quantity
 
 POOL_LABEL = "gpu-platform.io/pool"
 NODE_RESOURCES_ANNOTATION = "gpu-platform.io/node-resources"
+INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 GPU = "nvidia.com/gpu"
 AUTOSCALER_TAG = "k8s.io/cluster-autoscaler/node-template/resources/"
 
@@ -91,7 +93,10 @@ def _gke(node: Node) -> PoolCapacity | None:
 
 def _karpenter(node: Node) -> PoolCapacity | None:
     pool = get(node.props, "metadata", "labels", POOL_LABEL)
-    most = number(quantity(get(node.props, "spec", "limits", "nodes")))
+    requirements = get(node.props, "spec", "template", "spec", "requirements") or []
+    types = [v for r in requirements if get(r, "key") == INSTANCE_TYPE for v in get(r, "values") or []]
+    instance = aws_instance(str(types[0])) if types else None
+    most = karpenter_max_nodes(get(node.props, "spec", "limits"), instance.vcpus if instance else None)
     try:
         advertised = json.loads(str(get(node.props, "metadata", "annotations", NODE_RESOURCES_ANNOTATION) or ""))
     except ValueError:

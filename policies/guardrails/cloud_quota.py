@@ -14,9 +14,10 @@ and the message says which was used. Nothing either reads is unknown in
 must not block either: families with no quota (none configured, or the lookup
 failed, and why), and families whose quota the pools fit alone but not with what
 the cloud says is already in use (other stacks in the account or project, and
-this stack's own running nodes on an update). Both policies read the same
-``gpu-cloud-quota`` config (configured once); each evaluates on its own, since
-policies share no state.
+this stack's own running nodes on an update). The engine hands each policy only
+its own config, so both take the same block (the offline plan refuses a file
+where they differ); each evaluates on its own, since policies keep no state
+between them.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,6 +34,7 @@ from pulumi_policy import (
 )
 
 from .catalog import aws_instance, gcp_accelerator
+from .karpenter import max_nodes as karpenter_max_nodes
 from .live_quota import Settings, lookup
 from .quota import QuotaDraw, QuotaRow, family_name, gcp_global_draws, quota_config_problems, tally
 from .resource_types import KARPENTER_NODE_POOL
@@ -135,10 +137,15 @@ def _karpenter_draws(resource: PolicyResource) -> list[QuotaDraw]:
     offering = aws_instance(str(instance_types[0]))
     if offering is None:
         return []
-    vcpus = _int(limits.get("cpu"))
+    nodes = karpenter_max_nodes(limits, offering.vcpus)
+    vcpus = (nodes or 0) * offering.vcpus
     region = str((metadata.get("annotations") or {}).get(REGION_ANNOTATION, ""))
     pool = str((metadata.get("labels") or {}).get(POOL_TAG) or metadata.get("name") or resource.name)
-    detail = f"Karpenter cpu limit {vcpus}"
+    detail = (
+        f"Karpenter limits: {nodes} x {offering.name} x {offering.vcpus} vCPUs"
+        if nodes is not None
+        else "Karpenter NodePool without a cpu or node limit: unbounded, not counted"
+    )
     return [
         QuotaDraw("aws", region, offering.quota_spot if ct == "spot" else offering.quota_on_demand, pool, vcpus, detail)
         for ct in sorted(set(capacity_types))

@@ -22,6 +22,7 @@ from pulumi_policy import EnforcementLevel
 
 from .catalog import aws_instance
 from .graph import Graph, Node, get
+from .karpenter import max_nodes as karpenter_max_nodes
 from .prices import PoolCost, pool_cost
 from .resource_types import EKS_NODE_GROUP, GKE_NODE_POOL, KARPENTER_NODE_POOL
 from .stack_policy import Finding, stack_policy
@@ -82,7 +83,7 @@ def _karpenter(node: Node, overrides: Mapping[str, Any]) -> PoolCost | None:
     if instance is None:
         return None
     pool = str(get(node.props, "metadata", "labels", POOL_LABEL) or get(node.props, "metadata", "name") or node.name)
-    nodes = _int(get(node.props, "spec", "limits", "cpu")) // max(1, instance.vcpus)
+    nodes = karpenter_max_nodes(get(node.props, "spec", "limits"), instance.vcpus) or 0
     return pool_cost("aws", pool, instance.name, nodes, overrides, node.urn)
 
 

@@ -53,7 +53,7 @@ def _plain_checked(value: Any) -> Any:
         out: dict[str, Any] = {}
         for key in list(value.keys()):
             try:
-                out[str(key)] = _plain_checked(value[key])
+                out[str(key)] = _plain_data(value[key])
             except UnknownValueError:
                 out[str(key)] = UNKNOWN
         return out
@@ -61,7 +61,7 @@ def _plain_checked(value: Any) -> Any:
         items: list[Any] = []
         for i in range(len(value)):
             try:
-                items.append(_plain_checked(value[i]))
+                items.append(_plain_data(value[i]))
             except UnknownValueError:
                 items.append(UNKNOWN)
         return items

@@ -95,8 +95,17 @@ def lookup(keys: Iterable[Key], settings: Settings) -> Lookup:
         if reader is None:
             result.failed.update({k: f"no live lookup for {cloud}" for k in cloud_keys})
             continue
-        reader(cloud_keys, settings, time.monotonic() + settings.deadline_s, result)
+        try:
+            reader(cloud_keys, settings, time.monotonic() + settings.deadline_s, result)
+        except Exception as err:  # a lookup never takes the preview down: whatever it is, it is "not read"
+            reason = f"the {cloud} lookup failed: {type(err).__name__}: {err}"
+            result.failed.update({k: reason for k in cloud_keys if k not in result.found and k not in result.failed})
     return result
+
+
+def _time_left(deadline: float, most: float) -> float:
+    """A call's timeout: its usual bound, or what is left of the deadline if that is less (at least 0.1 s)."""
+    return max(0.1, min(most, deadline - time.monotonic()))
 
 
 # ---------------------------------------------------------------- AWS
@@ -123,21 +132,30 @@ def _aws(keys: list[Key], settings: Settings, deadline: float, result: Lookup) -
     except ImportError:
         result.failed.update({k: "boto3 is not installed in the policy pack's environment" for k in keys})
         return
-    # A session per lookup: credentials are resolved afresh each analysis (boto3's default session caches them).
-    session = boto3.session.Session()
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_S,
-        read_timeout=READ_TIMEOUT_S,
-        retries={"total_max_attempts": 2, "mode": "standard"},
-    )
+    try:
+        # A session per lookup: credentials are resolved afresh each analysis (boto3's default session caches
+        # them). A bad AWS_PROFILE or config file fails here: every key is then "not read", with why.
+        session = boto3.session.Session()
+    except (BotoCoreError, ValueError) as err:
+        result.failed.update({k: _aws_error(err) for k in keys})
+        return
     for key in keys:
         _, region, code = key
+        # A pool that names no region (a NodePool without the platform's annotation) is read in the session's.
+        region = region or session.region_name or ""
         if not region:
-            result.failed[key] = "no AWS region for this pool (Karpenter NodePools carry it as gpu-platform.io/region)"
+            result.failed[key] = (
+                "no AWS region for this pool (set AWS_REGION, or the NodePool's gpu-platform.io/region annotation)"
+            )
             continue
         if time.monotonic() > deadline:
             result.failed[key] = f"not read: the lookup took longer than {settings.deadline_s:g} s"
             continue
+        config = Config(
+            connect_timeout=_time_left(deadline, CONNECT_TIMEOUT_S),
+            read_timeout=_time_left(deadline, READ_TIMEOUT_S),
+            retries={"total_max_attempts": 2, "mode": "standard"},
+        )
         try:
             quotas = session.client("service-quotas", region_name=region, config=config)
             try:
@@ -189,7 +207,7 @@ class _GcpError(Exception):
     pass
 
 
-def _gcp_http(settings: Settings) -> Callable[[str], Any]:
+def _gcp_http(settings: Settings) -> Callable[[str, float], Any]:
     import google.auth
     import urllib3
     from google.auth.credentials import AnonymousCredentials, Credentials
@@ -223,9 +241,12 @@ def _gcp_http(settings: Settings) -> Callable[[str], Any]:
         ),
     )
 
-    def get(url: str) -> Any:
+    def get(url: str, deadline: float = float("inf")) -> Any:
+        timeout = urllib3.Timeout(
+            connect=_time_left(deadline, CONNECT_TIMEOUT_S), read=_time_left(deadline, READ_TIMEOUT_S)
+        )
         try:
-            response = http.request("GET", url)
+            response = http.request("GET", url, timeout=timeout)
         except Exception as err:  # urllib3 and google-auth raise many types; all mean "not read"
             raise _GcpError(f"Google APIs could not be reached: {type(err).__name__}: {err}") from None
         try:
@@ -245,7 +266,7 @@ def _gcp(keys: list[Key], settings: Settings, deadline: float, result: Lookup) -
         result.failed.update({k: "no GCP project (set gcp.project in the gpu-cloud-quota config)" for k in keys})
         return
     try:
-        get = _gcp_http(settings)
+        http_get = _gcp_http(settings)
     except ImportError:
         result.failed.update({k: "google-auth is not installed in the policy pack's environment" for k in keys})
         return
@@ -253,6 +274,10 @@ def _gcp(keys: list[Key], settings: Settings, deadline: float, result: Lookup) -
         result.failed.update({k: str(err) for k in keys})
         return
     project = settings.gcp_project
+
+    def get(url: str) -> Any:
+        return http_get(url, deadline)  # every call's timeout within what is left of the deadline
+
     regions: dict[str, dict[str, Mapping[str, Any]] | str] = {}
     for key in keys:
         _, region, metric = key

@@ -3,7 +3,7 @@
 Every deployability policy has the same shape: ``(graph, config) -> [(urn, message)]``,
 a pure function tests call on a captured (and mutated) plan, wrapped once so the pack
 reports each finding against the resource it names. Each policy builds its own graph:
-policies share no state.
+policies keep no state between them.
 """
 
 from collections.abc import Callable, Mapping
