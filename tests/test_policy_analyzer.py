@@ -25,24 +25,17 @@ from tests.conftest import ROOT, STACKS
 def _resource_requests(registrations: list[Any]) -> list[Any]:
     """What the engine sends ``Analyze`` for each resource."""
     by_urn = {r.urn: r for r in registrations}
-    requests = []
-    for reg in registrations:
-        fields: dict[str, Any] = {"type": reg.type, "urn": reg.urn, "name": reg.name}
-        fields["options"] = policy_runner._options(reg)
-        if (provider := policy_runner._provider(reg, by_urn)) is not None:
-            fields["provider"] = provider
-        requests.append(analyzer_pb2.AnalyzeRequest(properties=reg.properties, **fields))
-    return requests
+    return [
+        analyzer_pb2.AnalyzeRequest(properties=reg.properties, **policy_runner.resource_fields(reg, by_urn))
+        for reg in registrations
+    ]
 
 
 def _request(registrations: list[Any]) -> Any:
     by_urn = {r.urn: r for r in registrations}
     resources = []
     for reg in registrations:
-        fields: dict[str, Any] = {"type": reg.type, "urn": reg.urn, "name": reg.name}
-        fields["options"] = policy_runner._options(reg)
-        if (provider := policy_runner._provider(reg, by_urn)) is not None:
-            fields["provider"] = provider
+        fields = policy_runner.resource_fields(reg, by_urn)
         resource = analyzer_pb2.AnalyzerResource(
             properties=reg.properties, parent=reg.parent, dependencies=reg.dependencies, **fields
         )

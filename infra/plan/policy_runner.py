@@ -209,6 +209,14 @@ def run_policies(
         server.stop(0)
 
 
+def resource_fields(reg: Registration, by_urn: Mapping[str, Registration]) -> dict[str, Any]:
+    """What the engine sends about a resource besides its properties: type, URN, name, options, provider."""
+    fields: dict[str, Any] = {"type": reg.type, "urn": reg.urn, "name": reg.name, "options": _options(reg)}
+    if (provider := _provider(reg, by_urn)) is not None:
+        fields["provider"] = provider
+    return fields
+
+
 def _drive(
     analyzer: analyzer_pb2_grpc.AnalyzerStub,
     registrations: Sequence[Registration],
@@ -247,10 +255,7 @@ def _drive(
     stack_resources = []
     for reg in registrations:
         properties = reg.properties
-        provider = _provider(reg, by_urn)
-        fields: dict[str, Any] = {"type": reg.type, "urn": reg.urn, "name": reg.name, "options": _options(reg)}
-        if provider is not None:
-            fields["provider"] = provider
+        fields = resource_fields(reg, by_urn)
         remediated = analyzer.Remediate(analyzer_pb2.AnalyzeRequest(properties=properties, **fields))
         for remediation in remediated.remediations:
             if remediation.HasField("properties"):

@@ -65,14 +65,14 @@ class SharedStackAnalyzer(_Servicer):  # type: ignore[misc]
                 resource.property_dependencies[key] = [resources[d] for d in deps.urns if d in resources]
         return [resource for resource, _ in links]
 
+    def _pack(self) -> tuple[str, str]:
+        return self._PolicyAnalyzerServicer__policy_pack_name, self._PolicyAnalyzerServicer__policy_pack_version
+
     def Analyze(self, request: Any, _context: Any) -> Any:
         """One resource, every resource policy: the library's ``Analyze``, deserializing the resource once."""
         self._configure_runtime_settings()
         response = proto.AnalyzeResponse()
-        pack, version = (
-            self._PolicyAnalyzerServicer__policy_pack_name,
-            self._PolicyAnalyzerServicer__policy_pack_version,
-        )
+        pack, version = self._pack()
         resource: tuple[Any, Any, Any] | None = None
         for policy in self._PolicyAnalyzerServicer__policies:
             level = self._get_enforcement_level(policy)
@@ -124,10 +124,7 @@ class SharedStackAnalyzer(_Servicer):  # type: ignore[misc]
     def AnalyzeStack(self, request: Any, _context: Any) -> Any:
         self._configure_runtime_settings()
         response = proto.AnalyzeResponse()
-        pack, version = (
-            self._PolicyAnalyzerServicer__policy_pack_name,
-            self._PolicyAnalyzerServicer__policy_pack_version,
-        )
+        pack, version = self._pack()
         resources: list[PolicyResource] | None = None
         for policy in self._PolicyAnalyzerServicer__policies:
             level = self._get_enforcement_level(policy)
