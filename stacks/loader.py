@@ -282,7 +282,7 @@ def load_stack_file(path: Path) -> StackFile:
                 )
             )
         else:
-            raw[name] = _plain(value, f"{NAMESPACE}:{name}", issues, budget=budget)
+            raw[name] = _plain(_json_text(name, value), f"{NAMESPACE}:{name}", issues, budget=budget)
     cluster = raw.get("cluster")
     if (
         isinstance(cluster, dict)
@@ -484,6 +484,18 @@ def parse_stack_file(stack: StackFile, source: str) -> PlatformConfig:
     if stack.issues:
         raise ConfigError(list(stack.issues), source)
     return config
+
+
+def _json_text(name: str, value: Any) -> Any:
+    """A structured key written as JSON text reads as its structure, as the engine hands it to the program
+    (``read_pulumi_config``): ``pulumi config set gpu-platform:teams '[...]'`` and ``pulumi new`` prompts
+    store such strings."""
+    if name in _STRING_KEYS or not isinstance(value, str) or not value.lstrip().startswith(("[", "{")):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def load_pulumi() -> PlatformConfig:
