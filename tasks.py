@@ -126,6 +126,9 @@ COMMANDS = {
 """Command -> (entry point, requirement set it needs)."""
 
 if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] in ("-h", "--help", "help"):
+        print(__doc__)
+        sys.exit(0)
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         print(__doc__, file=sys.stderr)
         sys.exit(2)

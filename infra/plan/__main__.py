@@ -54,6 +54,20 @@ def _parser() -> argparse.ArgumentParser:
         "core objects are always validated",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
+    p.add_argument(
+        "--diff",
+        type=Path,
+        default=None,
+        metavar="OTHER_DIR",
+        help="also show what changed against the plan an earlier --out OTHER_DIR wrote (added, removed, changed)",
+    )
+    p.add_argument(
+        "--graph",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the architecture graph: .dot (Graphviz), .mmd (Mermaid), .svg or .png (with Graphviz)",
+    )
     return p
 
 
@@ -68,6 +82,13 @@ def _usage_problems(args: argparse.Namespace, stack: str) -> list[str]:
     if args.out is not None:
         # A string, not a Path, until checked: Path("") would quietly mean the working directory.
         problems += _out_problems(Path(args.out)) if args.out else ["--out: empty; allowed: a directory path"]
+    if args.diff is not None and not (args.diff / "resources.json").is_file():
+        problems.append(f"--diff {args.diff}: no resources.json there; allowed: a directory an earlier --out wrote")
+    if args.graph is not None:
+        from infra.plan.graph import graph_problem
+
+        if problem := graph_problem(args.graph):
+            problems.append(problem)
     pack = args.policy_pack
     if not (pack / "PulumiPolicy.yaml").is_file():
         problems.append(f"--policy-pack {pack}: not a policy pack directory (no PulumiPolicy.yaml there)")
@@ -190,16 +211,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary["validation"]["line"] = validation.summary_line()
     code = EXIT_MANDATORY if policy_run.mandatory else EXIT_OK
     summary["exitCode"] = code
+    diff_text = None
+    if args.diff is not None:
+        from infra.plan.diff import diff, load_records, render
+        from infra.plan.render import resource_record
+
+        try:
+            changes = diff(load_records(args.diff), [resource_record(r) for r in capture.registrations])
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            print(f"--diff {args.diff}: cannot read its resources.json: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        summary["diff"] = changes.to_json()
+        diff_text = render(changes, str(args.diff))
     if args.out is not None:
         try:
             write_outputs(Path(args.out), capture.registrations, [v.to_json() for v in policy_run.violations], summary)
         except (OSError, ProgramError) as err:
             print(f"--out {args.out}: {err}", file=sys.stderr)
             return EXIT_USAGE
+        files = len(manifests(capture.registrations))
+        print(
+            f"wrote {args.out}: resources.json ({summary['resources']} resources), manifests/ ({files} objects), "
+            "policy.json, summary.json",
+            file=sys.stderr,
+        )
+    if args.graph is not None:
+        from infra.plan.graph import write_graph
+
+        try:
+            write_graph(args.graph, capture.registrations, stack)
+        except OSError as err:
+            print(f"--graph {args.graph}: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"wrote {args.graph}: the architecture of stack {stack}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:
-        print(render_table(summary))
+        print(render_table(summary) + (f"\n\n{diff_text}" if diff_text else ""))
     return code
 
 

@@ -1,0 +1,72 @@
+"""The plan's views for reviewers: --diff against an earlier plan, --graph (DOT, Mermaid), what --out wrote,
+and the README's architecture diagram kept current."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import ROOT
+from tests.test_plan_cli import run_main
+
+
+def test_out_says_what_it_wrote(tmp_path: Path) -> None:
+    done = run_main("--stack", "local", "--out", str(tmp_path / "plan"))
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "plan" / "summary.json").read_text())
+    manifests = len(list((tmp_path / "plan" / "manifests").glob("*.yaml")))
+    assert (
+        f"wrote {tmp_path / 'plan'}: resources.json ({summary['resources']} resources), manifests/ ({manifests} objects)"
+        in done.stderr
+    )
+
+
+def test_diff_shows_added_removed_and_changed(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    assert run_main("--stack", "local", "--out", str(base)).returncode == 0
+    same = run_main("--stack", "local", "--diff", str(base))
+    assert same.returncode == 0 and same.stdout.rstrip().endswith(f"no change against {base}")
+
+    raw = yaml.safe_load((ROOT / "stacks" / "Pulumi.local.yaml").read_text())
+    raw["config"]["gpu-platform:teams"][0]["gpuQuota"]["l4-sim"] = 1  # a changed quota
+    raw["config"]["gpu-platform:teams"].pop()  # a team removed
+    changed = tmp_path / "Pulumi.local.yaml"
+    changed.write_text(yaml.safe_dump(raw))
+    done = run_main("--config", str(changed), "--diff", str(base), "--json")
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)["diff"]
+    assert any(u.endswith("::team-inference-namespace") for u in found["removed"]) and found["added"] == []
+    quota = next(paths for urn, paths in found["changed"].items() if urn.endswith("::team-research-gpu-quota"))
+    assert any(p.startswith("inputs.spec.hard") for p in quota)
+    text = run_main("--config", str(changed), "--diff", str(base)).stdout
+    assert re.search(r"against .*: 0 added, \d+ removed, \d+ changed", text)
+    assert (
+        "  - Namespace::team-inference-namespace" in text
+        and "  ~ ResourceQuota::team-research-gpu-quota: inputs.spec.hard" in text
+    )
+
+
+def test_graph_dot_and_mermaid_are_deterministic(tmp_path: Path) -> None:
+    for name in ("a.dot", "b.dot", "a.mmd"):
+        assert run_main("--stack", "aws-dev", "--graph", str(tmp_path / name)).returncode == 0
+    dot = (tmp_path / "a.dot").read_text()
+    assert dot == (tmp_path / "b.dot").read_text()
+    assert dot.startswith('digraph "aws-dev" {') and "EksCluster gpu-dev" in dot and "[style=dashed]" in dot
+    assert (tmp_path / "a.mmd").read_text().startswith("flowchart LR\n")
+
+
+def test_bad_graph_and_diff_arguments_are_refused_before_planning(tmp_path: Path) -> None:
+    done = run_main("--stack", "local", "--graph", str(tmp_path / "g.txt"), "--diff", str(tmp_path / "none"))
+    assert done.returncode == 2
+    assert "--graph" in done.stderr and "unknown format '.txt'; allowed: .dot, .mmd, .svg, .png" in done.stderr
+    assert f"--diff {tmp_path / 'none'}: no resources.json there" in done.stderr
+
+
+def test_readme_shows_the_current_architecture_of_aws_dev(tmp_path: Path) -> None:
+    assert run_main("--stack", "aws-dev", "--graph", str(tmp_path / "aws-dev.mmd")).returncode == 0
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```mermaid\n(.*?)```", readme, re.S)
+    assert block and block.group(1) == (tmp_path / "aws-dev.mmd").read_text()
