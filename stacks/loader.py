@@ -76,6 +76,8 @@ class StackFile:
     """Keys of other namespaces (provider config such as ``aws:region``): Pulumi passes them to providers."""
     issues: tuple[ConfigIssue, ...] = ()
     """What is wrong with the file beyond its values (reported together with the values' problems)."""
+    environments: tuple[str, ...] = ()
+    """The Pulumi ESC environments the stack imports (``environment:``)."""
 
 
 class _PulumiYamlLoader(yaml.SafeLoader):
@@ -211,7 +213,30 @@ def _near_namespace(namespace: str) -> bool:
     return folded == NAMESPACE or difflib.SequenceMatcher(None, folded, NAMESPACE).ratio() >= 0.8
 
 
-def load_stack_file(path: Path) -> StackFile:
+def load_json_or_yaml(path: Path) -> Any:
+    """A JSON or YAML file, read safely; an unreadable one is a ConfigError naming it."""
+    source = str(path)
+    try:
+        return yaml.load(_read_text(path), Loader=_PulumiYamlLoader)
+    except yaml.YAMLError as err:
+        raise _source_error(source, _yaml_problem(err)) from None
+
+
+def environment_config(values: Any, source: str) -> dict[str, Any]:
+    """The ``pulumiConfig`` of an ESC environment's values (``esc env open ENV --format json`` prints them; an
+    environment definition holds them under ``values:``), keys qualified as Pulumi qualifies them."""
+    if isinstance(values, dict) and isinstance(values.get("values"), dict):
+        values = values["values"]
+    config = values.get("pulumiConfig") if isinstance(values, dict) else None
+    if not isinstance(config, dict):
+        raise ConfigError(
+            [ConfigIssue(source, "no pulumiConfig: in it (what `esc env open ENV --format json` prints)")], source
+        )
+    # An unqualified key belongs to the project's namespace, as in Pulumi.yaml.
+    return {(k if ":" in str(k) else f"{NAMESPACE}:{k}"): v for k, v in config.items()}
+
+
+def load_stack_file(path: Path, environment: dict[str, Any] | None = None) -> StackFile:
     """A ``Pulumi.<stack>.yaml`` file read by Pulumi's rules, every problem reported at once.
 
     Only Pulumi's top-level keys; every config key ``<namespace>:<name>``; keys of other
@@ -249,6 +274,13 @@ def load_stack_file(path: Path) -> StackFile:
     if not isinstance(config, dict):
         issues.append(ConfigIssue(f"{source}: config", "expected a mapping of keys to values"))
         raise ConfigError(issues, source)
+    named = document.get("environment") or []
+    environments = tuple(
+        str(e) for e in ([named] if isinstance(named, str) else named if isinstance(named, list) else [])
+    )
+    if environment is not None:
+        # The stack's own values win over its environment's, as Pulumi merges them.
+        config = {**environment, **config}
     raw: dict[str, Any] = {}
     other: list[str] = []
     budget = [MAX_VALUES]
@@ -299,7 +331,7 @@ def load_stack_file(path: Path) -> StackFile:
             )
         )
     issues += _plaintext_job_secrets(raw, "stack file")
-    return StackFile(raw, tuple(sorted(other)), tuple(issues))
+    return StackFile(raw, tuple(sorted(other)), tuple(issues), environments)
 
 
 def _plaintext_job_secrets(raw: Mapping[str, Any], where: str) -> list[ConfigIssue]:

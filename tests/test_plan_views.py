@@ -70,3 +70,53 @@ def test_readme_shows_the_current_architecture_of_aws_dev(tmp_path: Path) -> Non
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"```mermaid\n(.*?)```", readme, re.S)
     assert block and block.group(1) == (tmp_path / "aws-dev.mmd").read_text()
+
+
+ESC_STACK = """environment:
+  - gpu-platform/aws-dev-secrets
+config:
+  gpu-platform:cloud: aws
+  gpu-platform:region: us-east-1
+  gpu-platform:zones: [use1-az1, use1-az2]
+  gpu-platform:nodePools:
+    - name: l4-spot
+      gpu: l4
+      capacity: spot
+      maxNodes: 2
+"""
+ESC_VALUES = {
+    "pulumiConfig": {
+        "cluster": {"name": "esc", "publicEndpointCidrs": ["192.30.252.0/22"]},
+        "gpu-platform:region": "us-west-2",  # the stack file's own value wins
+        "aws:region": "us-east-1",
+    },
+    "environmentVariables": {"AWS_REGION": "us-east-1"},
+}
+
+
+def test_a_stack_that_keeps_config_in_esc_plans_offline_from_its_values(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.esc.yaml"
+    stack.write_text(ESC_STACK)
+    values = tmp_path / "env.json"
+    values.write_text(json.dumps(ESC_VALUES))
+    done = run_main("--config", str(stack), "--environment-file", str(values), "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["pools"][0]["name"] == "l4-spot" and summary["quotas"][0]["region"] == "us-east-1"
+    assert summary["outputs"]["clusterName"] == "esc"  # from the environment
+    assert "aws:region" in summary["otherConfigKeys"]
+    # Without the values, the plan says where they would come from (and misses what only they hold).
+    missing = run_main("--config", str(stack))
+    assert missing.returncode == 2 and "imports ESC environment(s) gpu-platform/aws-dev-secrets" in missing.stderr
+
+
+def test_environment_file_mistakes_are_refused(tmp_path: Path) -> None:
+    values = tmp_path / "env.json"
+    values.write_text(json.dumps({"environmentVariables": {}}))
+    stack = tmp_path / "Pulumi.esc.yaml"
+    stack.write_text(ESC_STACK)
+    done = run_main("--config", str(stack), "--environment-file", str(values))
+    assert done.returncode == 2 and "no pulumiConfig: in it" in done.stderr
+    values.write_text(json.dumps(ESC_VALUES))
+    done = run_main("--stack", "local", "--environment-file", str(values))
+    assert done.returncode == 2 and "imports no environment:" in done.stderr

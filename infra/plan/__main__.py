@@ -55,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of a table")
     p.add_argument(
+        "--environment-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the values of the stack's Pulumi ESC environment (`esc env open ENV --format json > FILE`): its "
+        "pulumiConfig is read under the stack file's own values",
+    )
+    p.add_argument(
         "--diff",
         type=Path,
         default=None,
@@ -137,7 +145,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     errors: list[str] = []
     config = None
     try:
-        stack_file = load_stack_file(config_path)
+        environment = None
+        if args.environment_file is not None:
+            from stacks.loader import environment_config, load_json_or_yaml
+
+            environment = environment_config(load_json_or_yaml(args.environment_file), str(args.environment_file))
+        stack_file = load_stack_file(config_path, environment)
+        if stack_file.environments and environment is None:
+            print(
+                f"note: the stack imports ESC environment(s) {', '.join(stack_file.environments)}; offline their "
+                "values are read only with --environment-file (esc env open ENV --format json > FILE)",
+                file=sys.stderr,
+            )
+        elif environment is not None and not stack_file.environments:
+            raise ConfigError(
+                [ConfigIssue(str(args.environment_file), f"given, but {config_path} imports no environment:")],
+                str(config_path),
+            )
         if not stack_file.raw:
             raise ConfigError(
                 [
