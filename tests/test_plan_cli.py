@@ -46,9 +46,13 @@ def local_out(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
 def test_local_plan_exits_zero_and_prints_table(local_out: Any) -> None:
     result, _ = local_out
     assert result.returncode == 0, result.stderr
-    assert "GPU capacity per pool" in result.stdout
+    assert "GPU pools at maximum scale" in result.stdout
     (row,) = [line for line in result.stdout.splitlines() if line.startswith("t4-shared ")]
-    assert row.split() == ["t4-shared", "t4", "-", "1", "0..1", "on-demand", "1", "time-slicing", "x4", "4"]
+    assert row.split() == ["t4-shared", "t4", "-", "1", "0..1", "on-demand", "time-slicing", "x4", "1/4", "-"]
+    # What a reviewer needs first, the resource counts last; plain text when not on a terminal.
+    out = result.stdout
+    assert out.index("GPU pools") < out.index("policy violations") < out.index("Resources by type")
+    assert "\x1b[" not in out
     assert "policy violations: 0 (0 mandatory)" in result.stdout
 
 
@@ -325,7 +329,7 @@ def test_summary_shows_quota_and_cost_tables() -> None:
     done = run_main("--stack", "aws-train")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    at = lines.index("cloud GPU quotas (headroom: quota - planned max - in use, where the cloud reports use)")
+    at = lines.index("Cloud GPU quotas (headroom: quota - planned max - in use, where the cloud reports use)")
     assert lines[at + 1].split() == [
         "cloud",
         "region",
@@ -338,7 +342,7 @@ def test_summary_shows_quota_and_cost_tables() -> None:
         "headroom",
         "source",
     ]
-    p_on_demand = next(line for line in lines[at:] if "L-417A185B (Running On-Demand P instances)" in line)
+    p_on_demand = next(line for line in lines[at:] if "L-417A185B (Running On-Demand P" in line)
     assert p_on_demand.split()[-2:] == ["policy", "config"]
     cost = next(i for i, line in enumerate(lines) if line.startswith("GPU cost at maximum scale (on-demand): $"))
     assert lines[cost].endswith("of a $100,000 budget")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -49,13 +50,21 @@ def test_diff_shows_added_removed_and_changed(tmp_path: Path) -> None:
     )
 
 
-def test_graph_dot_and_mermaid_are_deterministic(tmp_path: Path) -> None:
-    for name in ("a.dot", "b.dot", "a.mmd"):
-        assert run_main("--stack", "aws-dev", "--graph", str(tmp_path / name)).returncode == 0
-    dot = (tmp_path / "a.dot").read_text()
-    assert dot == (tmp_path / "b.dot").read_text()
+def test_graph_dot_and_mermaid_are_deterministic(plan: Any) -> None:
+    from infra.plan.graph import to_dot, to_mermaid
+    from tests.conftest import fresh_raw
+
+    registrations = plan(fresh_raw("aws-dev"), "aws-dev").registrations
+    dot = to_dot(registrations, "aws-dev")
+    assert dot == to_dot(list(reversed(registrations)), "aws-dev")  # registration order does not matter
     assert dot.startswith('digraph "aws-dev" {') and "EksCluster gpu-dev" in dot and "[style=dashed]" in dot
-    assert (tmp_path / "a.mmd").read_text().startswith("flowchart LR\n")
+    assert to_mermaid(registrations).startswith("flowchart LR\n")
+
+
+def test_graph_is_written_by_the_cli(tmp_path: Path) -> None:
+    done = run_main("--stack", "local", "--graph", str(tmp_path / "local.dot"))
+    assert done.returncode == 0 and f"wrote {tmp_path / 'local.dot'}: the architecture of stack local" in done.stderr
+    assert (tmp_path / "local.dot").read_text().startswith('digraph "local" {')
 
 
 def test_bad_graph_and_diff_arguments_are_refused_before_planning(tmp_path: Path) -> None:
@@ -65,11 +74,13 @@ def test_bad_graph_and_diff_arguments_are_refused_before_planning(tmp_path: Path
     assert f"--diff {tmp_path / 'none'}: no resources.json there" in done.stderr
 
 
-def test_readme_shows_the_current_architecture_of_aws_dev(tmp_path: Path) -> None:
-    assert run_main("--stack", "aws-dev", "--graph", str(tmp_path / "aws-dev.mmd")).returncode == 0
+def test_readme_shows_the_current_architecture_of_aws_dev(plan: Any) -> None:
+    from infra.plan.graph import to_mermaid
+    from tests.conftest import fresh_raw
+
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"```mermaid\n(.*?)```", readme, re.S)
-    assert block and block.group(1) == (tmp_path / "aws-dev.mmd").read_text()
+    assert block and block.group(1) == to_mermaid(plan(fresh_raw("aws-dev"), "aws-dev").registrations)
 
 
 ESC_STACK = """environment:

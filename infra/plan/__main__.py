@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -196,7 +197,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from infra.plan.render import manifests, write_outputs
     from infra.plan.validate import K8S_VERSION, validate_manifests
 
+    def step(message: str) -> None:
+        """Progress on a terminal only: piped and CI output stays the summary alone."""
+        if sys.stderr.isatty():
+            print(f"... {message}", file=sys.stderr, flush=True)
+
     try:
+        step(f"planning stack {stack} under the mock engine (the first run loads the cloud SDKs)")
         stack_config = config_env(stack_file.raw)
         if config.platform is not None:
             from infra.plan.references import plan_referenced_platform
@@ -219,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not validation.ok:
             print("the plan renders objects the API server would refuse:\n" + validation.render(), file=sys.stderr)
             return EXIT_USAGE
+        step(f"running the policy pack on {len(capture.registrations)} resources")
         policy_run = run_policies(capture.registrations, stack, args.policy_pack, policy_config, stack_config)
     except (PolicyConfigError, PolicyPackError, ProgramError) as err:
         print(str(err), file=sys.stderr)
@@ -271,7 +279,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     else:
-        print(render_table(summary) + (f"\n\n{diff_text}" if diff_text else ""))
+        # Colours and the terminal's width only on a terminal (and without NO_COLOR): piped output stays plain.
+        tty = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        width = shutil.get_terminal_size((120, 24)).columns if tty else 120
+        print(render_table(summary, color=tty, width=width) + (f"\n\n{diff_text}" if diff_text else ""))
     return code
 
 

@@ -47,6 +47,14 @@ def sharing_text(spec: PoolSpec) -> str:
     return " + ".join(parts) or "none"
 
 
+def _family_name(cloud: str, family: str) -> str:
+    """``All G and VT Spot Instance Requests (L-3819A6DF)``; GCP metrics name themselves."""
+    from policies.guardrails.catalog import aws_quota_name
+
+    name = aws_quota_name(family) if cloud == "aws" else family
+    return family if name == family else f"{name} ({family})"
+
+
 def pool_rows(config: PlatformConfig, resolved_pools: list[ResolvedPool]) -> list[dict[str, Any]]:
     resolved = {rp.pool.name: rp for rp in resolved_pools}
     specs = {spec.name: spec for spec in pool_specs(config, resolved_pools)}
@@ -69,6 +77,7 @@ def pool_rows(config: PlatformConfig, resolved_pools: list[ResolvedPool]) -> lis
                 "simulated": p.simulated,
                 "zones": list(rp.zones) if rp else [],
                 "quotaFamily": rp.quota_family if rp else "",
+                "quotaFamilyName": _family_name(rp.offering.cloud, rp.quota_family) if rp else "",
                 "maxQuotaUse": rp.max_quota_use if rp else 0,
                 "quotaUnit": rp.offering.quota_unit if rp else "",
             }
@@ -173,92 +182,8 @@ def build_summary(
     }
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    out = [line.rstrip(), "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return out
+def render_table(summary: dict[str, Any], color: bool = False, width: int = 120) -> str:
+    """The summary as a reviewer reads it (``infra.plan.table``): pools, quotas, cost, violations, then counts."""
+    from infra.plan.table import render
 
-
-def render_table(summary: dict[str, Any]) -> str:
-    lines = [
-        f"stack {summary['stack']} ({summary['cloud']}): {summary['resources']} resources planned "
-        f"(GPU catalog of {summary['catalogDate']})",
-        f"API endpoint: {summary['access'].get('endpoint', '')}",
-        f"pulumi up runs as: {summary['access'].get('deployer', '')}",
-        "",
-    ]
-    lines += _table(["resource type", "count"], [[t, str(n)] for t, n in summary["resourcesByType"].items()])
-    lines.append("")
-    rows = [
-        [
-            p["name"],
-            str(p["gpu"]),
-            p["instanceType"] or "-",
-            str(p["gpusPerNode"]),
-            f"{p['minNodes']}..{p['maxNodes']}",
-            p["capacity"],
-            str(p["maxGpus"]),
-            p["sharing"],
-            str(p["maxSchedulableGpus"]),
-            "yes" if p["simulated"] else "",
-            f"{p['quotaFamily']} <= {p['maxQuotaUse']} {p['quotaUnit']}" if p["quotaFamily"] else "",
-        ]
-        for p in summary["pools"]
-    ]
-    lines.append("GPU capacity per pool")
-    headers = ["pool", "gpu", "type", "gpus/node", "nodes", "capacity", "max gpus", "sharing", "schedulable"]
-    lines += _table([*headers, "simulated", "quota draw"], rows)
-    lines.append("")
-    if summary["quotas"]:
-        quota_lines = [
-            [
-                q["cloud"],
-                q["region"],
-                q["familyName"],
-                f"{q['plannedMax']} {q['unit']}",
-                "unknown" if q["quota"] is None else str(q["quota"]),
-                "-" if q["inUse"] is None else str(q["inUse"]),
-                "-" if q["headroom"] is None else str(q["headroom"]),
-                q["source"],
-            ]
-            for q in summary["quotas"]
-        ]
-        lines.append("cloud GPU quotas (headroom: quota - planned max - in use, where the cloud reports use)")
-        headers = ["cloud", "region", "family", "planned max", "quota", "in use", "headroom", "source"]
-        lines += _table(headers, quota_lines)
-        lines.append("")
-    costs = summary["costs"]
-    if costs["pools"]:
-        cost_lines = [
-            [
-                c["pool"],
-                c["type"],
-                str(c["maxNodes"]),
-                "-" if c["hourly"] is None else f"${c['hourly']:,.2f}",
-                "-" if c["monthlyAtMax"] is None else f"${c['monthlyAtMax']:,.0f}",
-                c["priceSource"],
-            ]
-            for c in costs["pools"]
-        ]
-        budget = costs["monthlyBudget"]
-        lines.append(
-            f"GPU cost at maximum scale (on-demand): ${costs['totalMonthlyAtMax']:,.0f}/month"
-            + (f" of a ${budget:,.0f} budget" if budget is not None else "")
-            + (f"; not priced: {', '.join(costs['unpriced'])}" if costs["unpriced"] else "")
-        )
-        lines += _table(["pool", "type", "max nodes", "per node-hour", "per month", "price"], cost_lines)
-        lines.append("")
-    if "validation" in summary:
-        lines.append(f"validation: {summary['validation']['line']}")
-    if summary.get("otherConfigKeys"):
-        lines.append(f"provider config passed through: {', '.join(summary['otherConfigKeys'])}")
-    v = summary["violations"]
-    lines.append(f"policy violations: {v['total']} ({v['mandatory']} mandatory)")
-    for policy, entry in v["byPolicy"].items():
-        lines.append(f"  {policy} [{entry['enforcementLevel']}]: {entry['count']}")
-        for item in entry["messages"]:
-            where = item["urn"].rsplit("::", 1)[-1] if item["urn"] else "stack"
-            lines.append(f"    - {where}: {item['message']}")
-    return "\n".join(lines)
+    return render(summary, color=color, width=width)
