@@ -44,8 +44,11 @@ def local_out(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
 
 
 def test_local_plan_exits_zero_and_prints_table(local_out: Any) -> None:
-    result, _ = local_out
+    result, out = local_out
     assert result.returncode == 0, result.stderr
+    manifests = len(list((out / "manifests").glob("*.yaml")))
+    resources = json.loads((out / "summary.json").read_text())["resources"]
+    assert f"wrote {out}: resources.json ({resources} resources), manifests/ ({manifests} objects)" in result.stderr
     assert "GPU pools at maximum scale" in result.stdout
     (row,) = [line for line in result.stdout.splitlines() if line.startswith("t4-shared ")]
     assert row.split() == ["t4-shared", "t4", "-", "1", "0..1", "on-demand", "time-slicing", "x4", "1/4", "-"]
@@ -95,9 +98,10 @@ def test_byte_identical_output(tmp_path: Path) -> None:
         assert (first / rel).read_bytes() == (second / rel).read_bytes(), rel
 
 
-def test_json_summary() -> None:
-    result = run_main("--stack", "local", "--json")
-    summary = json.loads(result.stdout)
+def test_json_summary(local_out: Any) -> None:
+    # --out writes the summary --json prints (the same dict).
+    _, out = local_out
+    summary = json.loads((out / "summary.json").read_text())
     assert summary["exitCode"] == 0 and summary["stack"] == "local"
     assert summary["resourcesByType"]["kubernetes:core/v1:Namespace"] == 4
     assert [p["maxSchedulableGpus"] for p in summary["pools"]] == [4, 4]

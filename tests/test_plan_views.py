@@ -14,17 +14,6 @@ from tests.conftest import ROOT
 from tests.test_plan_cli import run_main
 
 
-def test_out_says_what_it_wrote(tmp_path: Path) -> None:
-    done = run_main("--stack", "local", "--out", str(tmp_path / "plan"))
-    assert done.returncode == 0, done.stderr
-    summary = json.loads((tmp_path / "plan" / "summary.json").read_text())
-    manifests = len(list((tmp_path / "plan" / "manifests").glob("*.yaml")))
-    assert (
-        f"wrote {tmp_path / 'plan'}: resources.json ({summary['resources']} resources), manifests/ ({manifests} objects)"
-        in done.stderr
-    )
-
-
 def test_diff_shows_added_removed_and_changed(tmp_path: Path) -> None:
     base = tmp_path / "base"
     assert run_main("--stack", "local", "--out", str(base)).returncode == 0
@@ -54,7 +43,7 @@ def test_graph_dot_and_mermaid_are_deterministic(plan: Any) -> None:
     from infra.plan.graph import to_dot, to_mermaid
     from tests.conftest import fresh_raw
 
-    registrations = plan(fresh_raw("aws-dev"), "aws-dev").registrations
+    registrations = plan(fresh_raw("aws-dev")).registrations
     dot = to_dot(registrations, "aws-dev")
     assert dot == to_dot(list(reversed(registrations)), "aws-dev")  # registration order does not matter
     assert dot.startswith('digraph "aws-dev" {') and "EksCluster gpu-dev" in dot and "[style=dashed]" in dot
@@ -80,7 +69,7 @@ def test_readme_shows_the_current_architecture_of_aws_dev(plan: Any) -> None:
 
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"```mermaid\n(.*?)```", readme, re.S)
-    assert block and block.group(1) == to_mermaid(plan(fresh_raw("aws-dev"), "aws-dev").registrations)
+    assert block and block.group(1) == to_mermaid(plan(fresh_raw("aws-dev")).registrations)
 
 
 ESC_STACK = """environment:

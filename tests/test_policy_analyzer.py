@@ -81,7 +81,7 @@ def _dict(message: Any) -> dict[str, Any]:
 def test_same_diagnostics_as_pulumi_policy_on_every_example(stack: str, plan: Any) -> None:
     from tests.conftest import fresh_raw
 
-    capture = plan(fresh_raw(stack), stack)
+    capture = plan(fresh_raw(stack), stack if stack.endswith(("-inference", "-research")) else "test")
     path = ROOT / "stacks" / f"policy-config.{stack}.json"
     config = json.loads(path.read_text()) if path.exists() else None
     request, resources = _request(capture.registrations), _resource_requests(capture.registrations)
@@ -184,7 +184,7 @@ def _probe_reports(servicer_type: type, request: Any, policies: list[Any]) -> di
 def test_resources_are_wired_as_the_library_wires_them_and_never_written(stack: str, plan: Any) -> None:
     from tests.conftest import fresh_raw
 
-    request = _request(plan(fresh_raw(stack), stack).registrations)
+    request = _request(plan(fresh_raw(stack)).registrations)
     policies = [_probe("probe-first"), *POLICIES, _probe("probe-last")]
     ours = _probe_reports(SharedStackAnalyzer, request, policies)
     assert _PolicyAnalyzerServicer is not SharedStackAnalyzer  # the baseline is the library's own class
