@@ -278,9 +278,7 @@ def load_stack_file(path: Path, environment: dict[str, Any] | None = None) -> St
     environments = tuple(
         str(e) for e in ([named] if isinstance(named, str) else named if isinstance(named, list) else [])
     )
-    if environment is not None:
-        # The stack's own values win over its environment's, as Pulumi merges them.
-        config = {**environment, **config}
+
     raw: dict[str, Any] = {}
     other: list[str] = []
     budget = [MAX_VALUES]
@@ -331,6 +329,15 @@ def load_stack_file(path: Path, environment: dict[str, Any] | None = None) -> St
             )
         )
     issues += _plaintext_job_secrets(raw, "stack file")
+    # The environment's values come under the stack file's own (which win, as Pulumi merges them), after the
+    # plain-text checks: ESC holds its secrets encrypted, so a kubeconfig or token from it is no committed secret.
+    for full, value in (environment or {}).items():
+        namespace, _, name = str(full).partition(":")
+        if namespace != NAMESPACE:
+            if full not in other:
+                other.append(str(full))
+        elif name not in raw:
+            raw[name] = _plain(_json_text(name, value), f"{NAMESPACE}:{name} (environment)", issues, budget=budget)
     return StackFile(raw, tuple(sorted(other)), tuple(issues), environments)
 
 
@@ -443,6 +450,8 @@ STACKS_DIR = Path(__file__).resolve().parent
 
 def platform_stack_file(config: PlatformConfig, stacks_dir: Path = STACKS_DIR) -> Path:
     assert config.platform is not None
+    if config.platform.file:
+        return Path(config.platform.file)
     return stacks_dir / f"Pulumi.{config.platform.stack_name}.yaml"
 
 
@@ -456,8 +465,9 @@ def team_contract(config: PlatformConfig, stacks_dir: Path = STACKS_DIR) -> Plat
             [
                 ConfigIssue(
                     where,
-                    f"{config.platform.stack if config.platform else ''!r}: no {path.name} in {stacks_dir}; a team "
-                    "stack is checked and planned against its platform stack's file in this project",
+                    f"{config.platform.stack if config.platform else ''!r}: no {path.name} in {path.parent}; a team "
+                    "stack is checked and planned against its platform stack's file (in this project, or where "
+                    f"{NAMESPACE}:platform.file names it)",
                 )
             ],
             "stack config",

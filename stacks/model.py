@@ -827,6 +827,11 @@ class PlatformRef(Model):
     its last segment names the ``stacks/Pulumi.<stack>.yaml`` it is planned from."""
     team: DnsLabel
     """The team whose workloads this stack deploys (a team of the platform stack)."""
+    file: Annotated[str, Field(max_length=1024)] = ""
+    """The platform stack's file, when it is not ``stacks/Pulumi.<stack>.yaml`` of this project (a team project of
+    its own, next to a checkout of the platform's repository): the config checks and the offline plan read the
+    platform's teams and pools from it. A relative path is read from the working directory (the project's
+    directory under Pulumi). Default: this project's stack file of that name."""
 
     @property
     def stack_name(self) -> str:

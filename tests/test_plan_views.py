@@ -3,6 +3,7 @@ and the README's architecture diagram kept current."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -120,3 +121,14 @@ def test_environment_file_mistakes_are_refused(tmp_path: Path) -> None:
     values.write_text(json.dumps(ESC_VALUES))
     done = run_main("--stack", "local", "--environment-file", str(values))
     assert done.returncode == 2 and "imports no environment:" in done.stderr
+
+
+def test_secrets_held_in_esc_are_not_called_plain_text(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.esc.yaml"
+    stack.write_text(ESC_STACK)
+    values = copy.deepcopy(ESC_VALUES)
+    values["pulumiConfig"]["cluster"]["kubeconfig"] = "apiVersion: v1\nkind: Config\n"  # decrypted by esc env open
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps(values))
+    done = run_main("--config", str(stack), "--environment-file", str(path))
+    assert "is plain text in the stack file" not in done.stderr

@@ -131,3 +131,17 @@ def test_pack_declares_a_version_to_publish() -> None:
     meta = yaml.safe_load((PACK / "PulumiPolicy.yaml").read_text())
     assert re.fullmatch(r"\d+\.\d+\.\d+", str(meta["version"]))
     assert meta["runtime"]["options"]["virtualenv"] == "venv"
+
+
+def test_the_built_package_carries_every_data_file_the_code_reads() -> None:
+    # A template project installs the package (not this checkout): whatever the code reads from beside itself
+    # must be package data, or it fails with FileNotFoundError there.
+    import tomllib
+
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    for path in [*ROOT.glob("components/**/*.json"), *ROOT.glob("policies/guardrails/**/*.json")]:
+        package = ".".join(path.parent.relative_to(ROOT).parts)
+        while package not in package_data and "." in package:
+            package = package.rsplit(".", 1)[0]
+        relative = path.relative_to(ROOT / package.replace(".", "/"))
+        assert any(relative.match(pattern) for pattern in package_data.get(package, [])), path

@@ -47,15 +47,24 @@ def test_template_is_a_pulumi_template(name: str) -> None:
     assert template["displayName"] and template["description"]
     for key, prompt in template["config"].items():
         assert prompt["description"] and isinstance(prompt["default"], str), key  # pulumi new prompts for strings
+        if prompt["default"].startswith(("[", "{")):
+            json.loads(prompt["default"])  # structured answers are JSON text, which the program reads as structure
     assert (ROOT / "templates" / name / "__main__.py").is_file()
     assert "gpu-platform" in (ROOT / "templates" / name / "requirements.txt").read_text()
 
 
 @pytest.mark.parametrize("name", TEMPLATES)
-def test_template_instantiates_and_plans_offline(name: str, tmp_path: Path) -> None:
+def test_template_instantiates_and_plans_offline(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.test_plan_cli import run_main
 
-    stack_file = instantiate(name, tmp_path / "project")
+    if name == "team-stack":
+        # A team project beside a checkout of its platform's (an aws-platform project whose stack is prod), as
+        # its default platform.file expects; Pulumi runs the program from the project's directory.
+        instantiate("aws-platform", tmp_path / "my-gpu-platform", stack="prod")
+        stack_file = instantiate(name, tmp_path / "team")
+        monkeypatch.chdir(tmp_path / "team")
+    else:
+        stack_file = instantiate(name, tmp_path / "project")
     schema = json.loads((ROOT / "stacks" / "config.schema.json").read_text())
     errors = [
         e.message for e in jsonschema.Draft202012Validator(schema).iter_errors(yaml.safe_load(stack_file.read_text()))

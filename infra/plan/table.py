@@ -27,9 +27,10 @@ def _table(title: str, headers: list[str], rows: list[list[str]], wrap: frozense
     )
     for i, header in enumerate(headers):
         if i in wrap:
-            table.add_column(header, overflow="fold", min_width=24, ratio=1)
+            table.add_column(header, overflow="fold", min_width=12, ratio=1)
         else:
-            table.add_column(header, no_wrap=True)
+            # Folded, never cut, on a narrow terminal; at the default 120 columns nothing here needs to wrap.
+            table.add_column(header, overflow="fold")
     for row in rows:
         table.add_row(*row)
     return table
