@@ -92,11 +92,36 @@ def ec2() -> Any:
         yield boto3.client("ec2", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
+GPU_FAMILIES = ["g*", "p*"]
+"""Where moto's EC2 data has every NVIDIA instance type (``test_nvidia_types_are_all_in_the_gpu_families``)."""
+
+
 @pytest.fixture(scope="module")
 def all_moto_types(ec2: Any) -> dict[str, dict[str, Any]]:
-    """Every instance type moto's DescribeInstanceTypes knows, by name."""
-    pages = ec2.get_paginator("describe_instance_types").paginate()
+    """Every G and P instance type moto's DescribeInstanceTypes knows, by name (all 1395 types take seconds)."""
+    pages = ec2.get_paginator("describe_instance_types").paginate(
+        Filters=[{"Name": "instance-type", "Values": GPU_FAMILIES}]
+    )
     return {t["InstanceType"]: t for page in pages for t in page["InstanceTypes"]}
+
+
+def test_nvidia_types_are_all_in_the_gpu_families() -> None:
+    # Read from moto's own data file (no API round trips): no NVIDIA type outside the families queried above.
+    import fnmatch
+    import gzip
+    import json as json_module
+    from pathlib import Path
+
+    import moto.ec2
+
+    bundled = Path(moto.ec2.__file__).parent / "resources" / "instance_types.json.gz"
+    data = json_module.loads(gzip.decompress(bundled.read_bytes()))
+    nvidia = {
+        name
+        for name, t in data.items()
+        if any(g.get("Manufacturer") == "NVIDIA" for g in (t.get("GpuInfo") or {}).get("Gpus", []))
+    }
+    assert len(nvidia) > 50 and all(any(fnmatch.fnmatch(n, f) for f in GPU_FAMILIES) for n in nvidia)
 
 
 @pytest.fixture(scope="module")
