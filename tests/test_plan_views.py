@@ -40,6 +40,14 @@ def test_diff_shows_added_removed_and_changed(tmp_path: Path) -> None:
     )
 
 
+def test_diff_against_another_stack_says_so(tmp_path: Path) -> None:
+    from infra.plan.diff import diff, render
+
+    old = [{"urn": "urn:pulumi:aws-dev::gpu-platform::pulumi:pulumi:Stack::x", "inputs": {}}]
+    new = [{"urn": "urn:pulumi:gcp-dev::gpu-platform::pulumi:pulumi:Stack::x", "inputs": {}}]
+    assert "is a plan of stack aws-dev, this one of gcp-dev" in render(diff(old, new), "OLD")
+
+
 def test_graph_dot_and_mermaid_are_deterministic(plan: Any) -> None:
     from infra.plan.graph import to_dot, to_mermaid
     from tests.conftest import fresh_raw

@@ -264,7 +264,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         files = len(manifests(capture.registrations))
         print(
             f"wrote {args.out}: resources.json ({summary['resources']} resources), manifests/ ({files} objects), "
-            "policy.json, summary.json",
+            "policy.json, summary.json"
+            + (
+                ", helm-releases.yaml (the charts, versions and values)"
+                if (Path(args.out) / "helm-releases.yaml").exists()
+                else ""
+            ),
             file=sys.stderr,
         )
     if args.graph is not None:

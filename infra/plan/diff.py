@@ -24,6 +24,10 @@ class PlanDiff:
     removed: list[str] = field(default_factory=list)
     changed: dict[str, list[str]] = field(default_factory=dict)
     """URN -> the input paths and options that differ."""
+    values: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
+    """URN -> path -> (old, new), for the changed input paths."""
+    stacks: tuple[str, str] = ("", "")
+    """The stack names of the two plans' URNs (old, new)."""
 
     @property
     def empty(self) -> bool:
@@ -31,6 +35,11 @@ class PlanDiff:
 
     def to_json(self) -> dict[str, Any]:
         return {"added": self.added, "removed": self.removed, "changed": self.changed}
+
+
+def _stack(records: Sequence[Mapping[str, Any]]) -> str:
+    """The stack a plan's URNs name (``urn:pulumi:<stack>::...``)."""
+    return str(records[0]["urn"]).split(":", 3)[2].split("::", 1)[0] if records else ""
 
 
 def load_records(out_dir: Path) -> list[dict[str, Any]]:
@@ -58,11 +67,33 @@ def changed_paths(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
 
 def diff(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> PlanDiff:
     before, after = {r["urn"]: r for r in old}, {r["urn"]: r for r in new}
-    result = PlanDiff(added=sorted(set(after) - set(before)), removed=sorted(set(before) - set(after)))
+    result = PlanDiff(
+        added=sorted(set(after) - set(before)),
+        removed=sorted(set(before) - set(after)),
+        stacks=(_stack(old), _stack(new)),
+    )
     for urn in sorted(set(before) & set(after)):
         if paths := changed_paths(before[urn], after[urn]):
             result.changed[urn] = paths
+            old_leaves, new_leaves = (
+                dict(_leaves(before[urn].get("inputs") or {})),
+                dict(_leaves(after[urn].get("inputs") or {})),
+            )
+            result.values[urn] = {
+                p: (old_leaves.get(p.removeprefix("inputs.")), new_leaves.get(p.removeprefix("inputs.")))
+                for p in paths
+                if p.startswith("inputs.")
+            }
     return result
+
+
+SHOWN_CHARS = 40
+"""How much of a value a line shows."""
+
+
+def _value(value: Any) -> str:
+    text = "(none)" if value is None else json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 
 
 def _short(urn: str) -> str:
@@ -77,9 +108,17 @@ def render(result: PlanDiff, other: str) -> str:
     lines = [
         f"against {other}: {len(result.added)} added, {len(result.removed)} removed, {len(result.changed)} changed"
     ]
+    old_stack, new_stack = result.stacks
+    if old_stack and new_stack and old_stack != new_stack:
+        lines.append(f"  note: {other} is a plan of stack {old_stack}, this one of {new_stack}: every URN differs")
     lines += [f"  + {_short(u)}" for u in result.added]
     lines += [f"  - {_short(u)}" for u in result.removed]
     for urn, paths in result.changed.items():
         more = f" (+{len(paths) - SHOWN_PATHS} more)" if len(paths) > SHOWN_PATHS else ""
         lines.append(f"  ~ {_short(urn)}: {', '.join(paths[:SHOWN_PATHS])}{more}")
+        values = result.values.get(urn, {})
+        for path in paths[:SHOWN_PATHS]:
+            if path in values:
+                old_value, new_value = values[path]
+                lines.append(f"      {path}: {_value(old_value)} -> {_value(new_value)}")
     return "\n".join(lines)
