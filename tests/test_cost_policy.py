@@ -143,3 +143,11 @@ def test_grpc_budget_overrun_is_advisory(plan: Any) -> None:
     (violation,) = costs_
     assert violation.enforcement_level == "advisory" and run.mandatory == []
     assert "over the monthly budget of $1,000 (monthlyBudget)" in violation.message
+
+
+def test_one_reading_of_a_gke_pools_maximum() -> None:
+    from policies.guardrails.pool_limits import gke_max_nodes
+
+    assert gke_max_nodes({"autoscaling": {"totalMaxNodeCount": 6.0}}) == 6
+    assert gke_max_nodes({"autoscaling": {"maxNodeCount": 2.0}, "nodeLocations": ["a", "b", "c"]}) == 6  # per zone
+    assert gke_max_nodes({"nodeCount": 3.0}) == 3 and gke_max_nodes({}) == 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import json
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -118,9 +117,8 @@ def test_no_credentials_is_reported_and_nothing_blocks(
         monkeypatch.delenv(key)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    started = time.monotonic()
     over, advisories = cloud_quota.evaluate([node_group("l4", "g6.xlarge", 8.0)], live())
-    assert over == [] and time.monotonic() - started < 30  # bounded, not hanging (no figure asserted)
+    assert over == []
     (message,) = advisories
     assert "the live lookup failed: no AWS credentials" in message
 
@@ -305,11 +303,10 @@ def test_gcp_asks_for_the_scope_both_apis_accept(monkeypatch: pytest.MonkeyPatch
 def test_a_throttled_google_api_is_not_waited_for(google: GoogleApis) -> None:
     google.status = 429  # with Retry-After: 3600 below; urllib3 would otherwise sleep an hour
     google.headers = {"Retry-After": "3600"}
-    started = time.monotonic()
     lookup = live_quota.lookup(
         [("gcp", "us-central1", "NVIDIA_L4_GPUS")], live_quota.Settings(**live_quota_settings(google))
     )
-    assert time.monotonic() - started < 30  # bounded (a sanity bound, not a timing assertion)
+    assert google.requests == ["/compute/v1/projects/p/regions/us-central1"] * 2  # one retry, then it gave up
     (reason,) = lookup.failed.values()
     assert "answered HTTP 429" in reason
 

@@ -47,14 +47,6 @@ def sharing_text(spec: PoolSpec) -> str:
     return " + ".join(parts) or "none"
 
 
-def _family_name(cloud: str, family: str) -> str:
-    """``All G and VT Spot Instance Requests (L-3819A6DF)``; GCP metrics name themselves."""
-    from policies.guardrails.catalog import aws_quota_name
-
-    name = aws_quota_name(family) if cloud == "aws" else family
-    return family if name == family else f"{name} ({family})"
-
-
 def pool_rows(config: PlatformConfig, resolved_pools: list[ResolvedPool]) -> list[dict[str, Any]]:
     resolved = {rp.pool.name: rp for rp in resolved_pools}
     specs = {spec.name: spec for spec in pool_specs(config, resolved_pools)}
@@ -77,7 +69,7 @@ def pool_rows(config: PlatformConfig, resolved_pools: list[ResolvedPool]) -> lis
                 "simulated": p.simulated,
                 "zones": list(rp.zones) if rp else [],
                 "quotaFamily": rp.quota_family if rp else "",
-                "quotaFamilyName": _family_name(rp.offering.cloud, rp.quota_family) if rp else "",
+                "quotaFamilyName": family_name(rp.offering.cloud, rp.quota_family) if rp else "",
                 "maxQuotaUse": rp.max_quota_use if rp else 0,
                 "quotaUnit": rp.offering.quota_unit if rp else "",
             }
@@ -142,7 +134,7 @@ def build_summary(
             "cloud": r.cloud,
             "region": r.region,
             "family": r.family,
-            "familyName": family_name(r),
+            "familyName": family_name(r.cloud, r.family),
             "unit": r.unit,
             "plannedMax": r.total,
             "quota": r.quota,

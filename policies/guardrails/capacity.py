@@ -22,7 +22,7 @@ from typing import Any
 
 from .catalog import aws_instance
 from .graph import Graph, Node, get
-from .karpenter import max_nodes as karpenter_max_nodes
+from .pool_limits import gke_max_nodes, karpenter_max_nodes
 from .resource_types import EKS_NODE_GROUP, GKE_NODE_POOL, KARPENTER_NODE_POOL
 
 POOL_LABEL = "gpu-platform.io/pool"
@@ -78,7 +78,7 @@ def _eks(node: Node) -> PoolCapacity | None:
 def _gke(node: Node) -> PoolCapacity | None:
     pool = get(node.props, "nodeConfig", "labels", POOL_LABEL)
     accelerators = get(node.props, "nodeConfig", "guestAccelerators") or []
-    most = number(get(node.props, "autoscaling", "totalMaxNodeCount"))
+    most = gke_max_nodes(node.props) or None
     if not isinstance(pool, str) or len(accelerators) != 1 or most is None:
         return None
     (accelerator,) = accelerators

@@ -34,11 +34,11 @@ from pulumi_policy import (
 )
 
 from .catalog import aws_instance, gcp_accelerator
-from .karpenter import max_nodes as karpenter_max_nodes
 from .live_quota import Settings, lookup
+from .pool_limits import gke_max_nodes, karpenter_max_nodes
 from .quota import QuotaDraw, QuotaRow, family_name, gcp_global_draws, quota_config_problems, tally
 from .resource_types import KARPENTER_NODE_POOL
-from .workloads import quantity
+from .workloads import count
 
 NAME = "gpu-cloud-quota"
 UNKNOWN_NAME = "gpu-cloud-quota-unknown"
@@ -95,11 +95,6 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
-def _int(value: Any) -> int:
-    """A count or Kubernetes quantity (a Karpenter cpu limit may read ``"16000m"``) as a whole number; 0 when none."""
-    return int(quantity(value) or 0)
-
-
 def _aws_region(resource: PolicyResource) -> str:
     provider = getattr(resource, "provider", None)
     region = resource.props.get("region") or (provider.props.get("region") if provider is not None else None)
@@ -114,7 +109,7 @@ def _aws_draws(resource: PolicyResource) -> list[QuotaDraw]:
     offering = aws_instance(str(instance_types[0]))
     if offering is None:
         return []  # a type the catalog does not know draws on no GPU quota we track
-    nodes = _int((props.get("scalingConfig") or {}).get("maxSize"))
+    nodes = count((props.get("scalingConfig") or {}).get("maxSize"))
     spot = props.get("capacityType") == "SPOT"
     pool = (props.get("tags") or {}).get(POOL_TAG) or props.get("nodeGroupName") or resource.name
     family = offering.quota_spot if spot else offering.quota_on_demand
@@ -155,12 +150,7 @@ def _karpenter_draws(resource: PolicyResource) -> list[QuotaDraw]:
 def _gcp_draws(resource: PolicyResource) -> list[QuotaDraw]:
     props = resource.props
     node_config = props.get("nodeConfig") or {}
-    autoscaling = props.get("autoscaling") or {}
-    nodes = (
-        _int(autoscaling.get("totalMaxNodeCount"))
-        or _int(autoscaling.get("maxNodeCount")) * max(1, len(props.get("nodeLocations") or []))
-        or _int(props.get("nodeCount"))
-    )
+    nodes = gke_max_nodes(props)
     # A zonal pool's location is its zone (us-central1-a): quotas are counted per region.
     location = str(props.get("location") or "")
     region = location[:-2] if len(location.split("-")) == 3 and len(location.split("-")[-1]) == 1 else location
@@ -169,7 +159,7 @@ def _gcp_draws(resource: PolicyResource) -> list[QuotaDraw]:
         info = gcp_accelerator(str(accelerator.get("type")))
         if info is None:
             continue
-        per_node = _int(accelerator.get("count"))
+        per_node = count(accelerator.get("count"))
         # DWS flex-start draws on the preemptible quota, as GCP counts it.
         flex = bool(node_config.get("flexStart"))
         spot = bool(node_config.get("spot") or node_config.get("preemptible")) or flex
@@ -250,7 +240,7 @@ def assess(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> As
         return Assessment([], [f"policy config: {p}" for p in problems], [])
     # Policy config travels as a protobuf Struct, where every number is a float.
     quotas = {
-        cloud: {region: {family: _int(v) for family, v in families.items()} for region, families in regions.items()}
+        cloud: {region: {family: count(v) for family, v in families.items()} for region, families in regions.items()}
         for cloud, regions in (config.get("quotas") or {}).items()
     }
     rows = merge(tally(draws(resources), quotas), config, _gcp_project(resources))
@@ -280,7 +270,7 @@ def _over_message(row: QuotaRow) -> str:
     assert row.quota is not None
     return (
         f"{row.describe()}; the quota is {row.quota} ({row.source}), over by {row.total - row.quota}"
-        f"{_usage_note(row)}: raise the quota ({family_name(row)}) or lower maxNodes"
+        f"{_usage_note(row)}: raise the quota ({family_name(row.cloud, row.family)}) or lower maxNodes"
     )
 
 
@@ -289,7 +279,7 @@ def _at_risk_message(row: QuotaRow) -> str:
     return (
         f"{row.describe()}; the quota is {row.quota} ({row.source}) and {row.usage} {row.unit} are already in use "
         f"({row.usage_note}; on an update that includes this stack's own running nodes): at maximum scale the pools "
-        f"would need {-(row.headroom or 0)} {row.unit} more than is free; raise the quota ({family_name(row)}) or "
+        f"would need {-(row.headroom or 0)} {row.unit} more than is free; raise the quota ({family_name(row.cloud, row.family)}) or "
         "lower maxNodes"
     )
 

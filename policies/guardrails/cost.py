@@ -22,11 +22,11 @@ from pulumi_policy import EnforcementLevel
 
 from .catalog import aws_instance
 from .graph import Graph, Node, get
-from .karpenter import max_nodes as karpenter_max_nodes
+from .pool_limits import gke_max_nodes, karpenter_max_nodes
 from .prices import PoolCost, pool_cost
 from .resource_types import EKS_NODE_GROUP, GKE_NODE_POOL, KARPENTER_NODE_POOL
 from .stack_policy import Finding, stack_policy
-from .workloads import quantity
+from .workloads import count
 
 NAME = "gpu-cost-ceiling"
 POOL_LABEL = "gpu-platform.io/pool"
@@ -62,16 +62,12 @@ CONFIG_SCHEMA: dict[str, Any] = {
 }
 
 
-def _int(value: Any) -> int:
-    return int(quantity(value) or 0)
-
-
 def _eks(node: Node, overrides: Mapping[str, Any]) -> PoolCost | None:
     types = get(node.props, "instanceTypes") or []
     if not types or aws_instance(str(types[0])) is None:
         return None  # not a GPU type of the catalog (system nodes): outside the GPU ceiling
     pool = str(get(node.props, "labels", POOL_LABEL) or get(node.props, "nodeGroupName") or node.name)
-    nodes = _int(get(node.props, "scalingConfig", "maxSize"))
+    nodes = count(get(node.props, "scalingConfig", "maxSize"))
     return pool_cost("aws", pool, str(types[0]), nodes, overrides, node.urn)
 
 
@@ -92,16 +88,12 @@ def _gke(node: Node, overrides: Mapping[str, Any]) -> PoolCost | None:
     accelerators = get(node.props, "nodeConfig", "guestAccelerators") or []
     if not machine or not accelerators:
         return None
-    nodes = (
-        _int(get(node.props, "autoscaling", "totalMaxNodeCount"))
-        or _int(get(node.props, "autoscaling", "maxNodeCount")) * max(1, len(get(node.props, "nodeLocations") or []))
-        or _int(get(node.props, "nodeCount"))
-    )
+    nodes = gke_max_nodes(node.props)
     pool = str(get(node.props, "nodeConfig", "labels", POOL_LABEL) or get(node.props, "name") or node.name)
     # Accelerator-optimized types (a2, a3, a4, g2) include their GPUs; N1 machines bill them apart.
     billed_apart = str(machine).startswith("n1-")
     first = accelerators[0] if isinstance(accelerators[0], Mapping) else {}
-    gpus = (str(first.get("type") or ""), _int(first.get("count"))) if billed_apart else ("", 0)
+    gpus = (str(first.get("type") or ""), count(first.get("count"))) if billed_apart else ("", 0)
     return pool_cost("gcp", pool, str(machine), nodes, overrides, node.urn, gpus)
 
 

@@ -79,10 +79,10 @@ class QuotaRow:
         return f"{self.cloud} {self.region} {self.family}: pools {pools} draw up to {self.total} {self.unit}"
 
 
-def family_name(row: QuotaRow) -> str:
+def family_name(cloud: str, family: str) -> str:
     """``L-DB2E81BA (Running On-Demand G and VT instances)``; GCP metrics name themselves."""
-    name = aws_quota_name(row.family) if row.cloud == "aws" else row.family
-    return row.family if name == row.family else f"{row.family} ({name})"
+    name = aws_quota_name(family) if cloud == "aws" else family
+    return family if name == family else f"{family} ({name})"
 
 
 def gcp_global_draws(draws: Iterable[QuotaDraw]) -> list[QuotaDraw]:

@@ -82,6 +82,11 @@ _SUFFIXES = {
 """Kubernetes quantity suffixes (``resource.Quantity``): ``16000m`` cpu is 16, ``1k`` is 1000."""
 
 
+def count(value: Any) -> int:
+    """A count or quantity as a whole number (a Karpenter cpu limit may read ``"16000m"``); 0 when there is none."""
+    return int(quantity(value) or 0)
+
+
 def quantity(value: Any) -> float | None:
     """A Kubernetes quantity as a number (``1``, ``"2"``, ``2.0``, ``"16000m"``, ``"1k"``); ``None`` when it is not one."""
     try:
